@@ -1,0 +1,116 @@
+using System.Diagnostics;
+using Npgsql;
+
+namespace Pipeline.AppHost.Postgres;
+
+/// <summary>
+/// A throwaway PostgreSQL server on a free loopback port, for tests and benchmarks that need
+/// a real database without the whole AppHost. Everything it stored is deleted on dispose.
+/// </summary>
+public sealed class LocalPostgresServer : IAsyncDisposable
+{
+    private readonly Process _server;
+    private readonly string _dataDirectory;
+
+    private LocalPostgresServer(Process server, string dataDirectory, int port, string password)
+    {
+        _server = server;
+        _dataDirectory = dataDirectory;
+        Port = port;
+        Password = password;
+    }
+
+    /// <summary>The loopback port the server listens on.</summary>
+    public int Port { get; }
+
+    /// <summary>The generated superuser password.</summary>
+    public string Password { get; }
+
+    /// <summary>A connection string to <paramref name="database"/> (the <c>postgres</c> database by default).</summary>
+    public string ConnectionString(string database = "postgres") => LocalPostgres.ConnectionString(Port, Password, database);
+
+    /// <summary>Initializes a fresh data directory, starts the server and waits until it accepts connections.</summary>
+    public static async Task<LocalPostgresServer> StartAsync(CancellationToken cancellationToken = default)
+    {
+        var binaries = LocalPostgres.FindBinaries();
+        var dataDirectory = LocalPostgres.CreateThrowawayDataDirectory();
+        var password = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+        await LocalPostgres.InitializeAsync(binaries, dataDirectory, password, cancellationToken);
+
+        var port = LocalPostgres.FindFreeLoopbackPort();
+        var (command, arguments) = LocalPostgres.ServerCommand(binaries, dataDirectory, port);
+        var startInfo = new ProcessStartInfo(command, arguments) { RedirectStandardError = true, RedirectStandardOutput = true };
+        var process = Process.Start(startInfo) ?? throw new InvalidOperationException("postgres did not start.");
+        process.BeginErrorReadLine();
+        process.BeginOutputReadLine();
+        var server = new LocalPostgresServer(process, dataDirectory, port, password);
+        try
+        {
+            await server.WaitUntilReadyAsync(cancellationToken);
+            return server;
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Creates a database if it does not exist yet.</summary>
+    public async Task CreateDatabaseAsync(string database, CancellationToken cancellationToken = default)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString());
+        await connection.OpenAsync(cancellationToken);
+        await LocalPostgresDatabaseCreator.CreateIfMissingAsync(connection, database, cancellationToken);
+    }
+
+    /// <summary>Stops the server the way an operator's Ctrl+C would (fast shutdown), keeping its data.</summary>
+    public async Task StopAsync()
+    {
+        if (!_server.HasExited)
+        {
+            // SIGINT is PostgreSQL's "fast shutdown": roll back open transactions, then exit.
+            using var kill = Process.Start("kill", ["-INT", _server.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            await kill!.WaitForExitAsync();
+            await _server.WaitForExitAsync();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await StopAsync().WaitAsync(TimeSpan.FromSeconds(20));
+        }
+        catch (TimeoutException)
+        {
+            _server.Kill(entireProcessTree: true);
+        }
+
+        _server.Dispose();
+        LocalPostgres.DeleteDataDirectory(_dataDirectory);
+    }
+
+    private async Task WaitUntilReadyAsync(CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            if (_server.HasExited)
+            {
+                throw new InvalidOperationException($"postgres exited with code {_server.ExitCode} while starting.");
+            }
+
+            try
+            {
+                await using var connection = new NpgsqlConnection(ConnectionString());
+                await connection.OpenAsync(cancellationToken);
+                return;
+            }
+            catch (NpgsqlException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(100, cancellationToken);
+            }
+        }
+    }
+}

@@ -1,0 +1,54 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+using Pipeline.AppHost.Postgres;
+using Pipeline.Migrator;
+
+namespace Pipeline.Tests.Infrastructure;
+
+public sealed class MigratorTests
+{
+    [Fact]
+    public async Task SecondRunAppliesNothingAndLeavesTheSchemaAsItWas()
+    {
+        await using var postgres = await LocalPostgresServer.StartAsync();
+        await postgres.CreateDatabaseAsync("pipelinedb");
+        var connectionString = postgres.ConnectionString("pipelinedb");
+
+        var first = DatabaseMigrations.Apply(connectionString, NullLogger.Instance);
+        var tablesAfterFirst = await ListTablesAsync(connectionString);
+        var second = DatabaseMigrations.Apply(connectionString, NullLogger.Instance);
+
+        Assert.Contains(first, script => script.EndsWith("0001_create_aggregate_tables.sql", StringComparison.Ordinal));
+        Assert.Empty(second);
+        Assert.Empty(DatabaseMigrations.Pending(connectionString));
+        Assert.Equal(tablesAfterFirst, await ListTablesAsync(connectionString));
+        Assert.Contains("aggregate_totals", tablesAfterFirst);
+        Assert.Contains("window_aggregates", tablesAfterFirst);
+    }
+
+    [Fact]
+    public async Task UnreachableDatabaseFailsWithTheReason()
+    {
+        var nothingListens = LocalPostgres.ConnectionString(LocalPostgres.FindFreeLoopbackPort(), "unused", "pipelinedb") + ";Timeout=2";
+
+        var failure = Assert.ThrowsAny<Exception>(() => DatabaseMigrations.Apply(nothingListens, NullLogger.Instance));
+
+        Assert.Contains("refused", failure.ToString(), StringComparison.OrdinalIgnoreCase);
+    }
+
+    private static async Task<List<string>> ListTablesAsync(string connectionString)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name", connection);
+        var tables = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            tables.Add(reader.GetString(0));
+        }
+
+        return tables;
+    }
+}
