@@ -50,6 +50,8 @@ public sealed unsafe class LocalKafkaBroker : IDisposable
 
         var conf = native.ConfNew();
         SetConf(native, conf, "client.id", "pipeline-local-kafka");
+        // This handle never connects anywhere; without this it warns that it has no bootstrap servers.
+        SetConf(native, conf, "log_level", "3");
         // The mock cluster needs a client handle for its own bookkeeping; nothing is produced through it.
         var errorText = stackalloc byte[512];
         var client = native.New(ProducerType, conf, errorText, 512);

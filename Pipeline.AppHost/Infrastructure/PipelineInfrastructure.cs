@@ -1,0 +1,84 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Pipeline.AppHost.Containers;
+using Pipeline.AppHost.Kafka;
+using Pipeline.AppHost.Postgres;
+using Pipeline.ServiceDefaults.Contracts;
+
+namespace Pipeline.AppHost.Infrastructure;
+
+/// <summary>
+/// The broker and database every service is wired to, named <c>kafka</c> and
+/// <c>pipelinedb</c> in every mode, so that no service can tell the modes apart.
+/// </summary>
+public sealed record PipelineInfrastructure(
+    InfrastructureChoice Choice,
+    IResourceBuilder<IResourceWithConnectionString> Kafka,
+    IResourceBuilder<IResourceWithConnectionString> Database,
+    string StreamProcessorApplicationId)
+{
+    /// <summary>The configuration key of the partition count of every pipeline topic.</summary>
+    public const string PartitionsKey = "Pipeline:Partitions";
+
+    /// <summary>The partition count when <see cref="PartitionsKey"/> is not set.</summary>
+    public const int DefaultPartitions = 4;
+}
+
+/// <summary>Adds Kafka and PostgreSQL the way <c>Pipeline:Infrastructure</c> says.</summary>
+public static class PipelineInfrastructureExtensions
+{
+    /// <summary>
+    /// Resolves the infrastructure mode (logging which and why when the app starts) and adds
+    /// <c>kafka</c>, <c>postgres</c> and <c>pipelinedb</c> (plus <c>kafka-ui</c> with containers).
+    /// </summary>
+    public static PipelineInfrastructure AddPipelineInfrastructure(this IDistributedApplicationBuilder builder)
+    {
+        var choice = InfrastructureChoice.Resolve(builder.Configuration[InfrastructureChoice.SettingKey], InfrastructureChoice.ProbeContainerRuntime);
+        var partitions = builder.Configuration.GetValue(PipelineInfrastructure.PartitionsKey, PipelineInfrastructure.DefaultPartitions);
+        if (partitions < 1)
+        {
+            throw new InvalidOperationException($"{PipelineInfrastructure.PartitionsKey} must be at least 1; it is {partitions}.");
+        }
+
+        var applicationId = StreamProcessorTopology.DefaultApplicationId;
+
+        builder.Eventing.Subscribe<BeforeStartEvent>((@event, _) =>
+        {
+            @event.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Pipeline.AppHost")
+                .LogInformation("Infrastructure mode: {Mode} ({Reason}).", choice.Mode, choice.Reason);
+            return Task.CompletedTask;
+        });
+
+        return choice.Mode == InfrastructureMode.Containers
+            ? AddContainers(builder, choice, partitions, applicationId)
+            : AddLocal(builder, choice, partitions, applicationId);
+    }
+
+    private static PipelineInfrastructure AddContainers(IDistributedApplicationBuilder builder, InfrastructureChoice choice, int partitions, string applicationId)
+    {
+        // A real broker creates Streamiz's internal topics on request; only the pipeline's own are made here.
+        var kafka = builder.AddKafkaContainer("kafka", "pipeline-kafka-data", partitions, Topics.All);
+        builder.AddKafkaUi("kafka-ui", kafka);
+
+        var database = builder.AddPostgres("postgres")
+            .WithDataVolume("pipeline-postgres-data")
+            .AddDatabase("pipelinedb");
+
+        return new(choice, AsConnectionString(builder, kafka), AsConnectionString(builder, database), applicationId);
+    }
+
+    private static PipelineInfrastructure AddLocal(IDistributedApplicationBuilder builder, InfrastructureChoice choice, int partitions, string applicationId)
+    {
+        // The local broker cannot create topics on request, so Streamiz's internal topics are made up front too.
+        IReadOnlyList<string> topics = [.. Topics.All, .. StreamProcessorTopology.InternalTopics(applicationId)];
+        var kafka = builder.AddLocalKafka("kafka", partitions, topics);
+        var database = builder.AddLocalPostgres("postgres").AddDatabase("pipelinedb");
+
+        return new(choice, AsConnectionString(builder, kafka), AsConnectionString(builder, database), applicationId);
+    }
+
+    private static IResourceBuilder<IResourceWithConnectionString> AsConnectionString<T>(IDistributedApplicationBuilder builder, IResourceBuilder<T> resource)
+        where T : IResourceWithConnectionString =>
+        builder.CreateResourceBuilder<IResourceWithConnectionString>(resource.Resource);
+}
