@@ -1,0 +1,44 @@
+using Pipeline.AppHost.Infrastructure;
+
+namespace Pipeline.Tests.AppHost;
+
+public sealed class InfrastructureChoiceTests
+{
+    [Fact]
+    public void AutoChoosesContainersWhenARuntimeAnswers()
+    {
+        var choice = InfrastructureChoice.Resolve(null, () => "docker");
+
+        Assert.Equal(InfrastructureMode.Containers, choice.Mode);
+        Assert.Contains("docker", choice.Reason);
+    }
+
+    [Fact]
+    public void AutoChoosesLocalWhenNoRuntimeAnswers()
+    {
+        var choice = InfrastructureChoice.Resolve("auto", () => null);
+
+        Assert.Equal(InfrastructureMode.Local, choice.Mode);
+        Assert.Contains("no container runtime answered", choice.Reason);
+    }
+
+    [Theory]
+    [InlineData("local", InfrastructureMode.Local)]
+    [InlineData("Containers", InfrastructureMode.Containers)]
+    public void AnExplicitModeIsTakenWithoutProbing(string setting, InfrastructureMode expected)
+    {
+        var choice = InfrastructureChoice.Resolve(setting, () => throw new InvalidOperationException("must not probe"));
+
+        Assert.Equal(expected, choice.Mode);
+    }
+
+    [Theory]
+    [InlineData("kubernetes")]
+    [InlineData("7")]
+    public void AnUnknownModeIsRefusedWithTheChoices(string setting)
+    {
+        var failure = Assert.Throws<InvalidOperationException>(() => InfrastructureChoice.Resolve(setting, () => null));
+
+        Assert.Contains("auto, containers, local", failure.Message);
+    }
+}
