@@ -1,0 +1,44 @@
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
+using Confluent.Kafka;
+using Microsoft.Extensions.DependencyInjection;
+using Pipeline.AppHost.Kafka;
+using Pipeline.ServiceDefaults.Contracts;
+
+namespace Pipeline.Tests.AppHost;
+
+[Collection(PipelineAppCollection.Name)]
+public sealed class LocalBrokerCommandsTests(PipelineAppFixture fixture)
+{
+    [Fact]
+    public async Task BrokerTakenDownByItsCommandRefusesClientsUntilBroughtBackUp()
+    {
+        var commands = fixture.App.Services.GetRequiredService<ResourceCommandService>();
+        var bootstrapServers = await fixture.App.GetConnectionStringAsync("kafka");
+        using var producer = new ProducerBuilder<string, string>(new ProducerConfig
+        {
+            BootstrapServers = bootstrapServers,
+            EnableIdempotence = true,
+            Acks = Acks.All,
+            MessageTimeoutMs = 2000,
+        }).Build();
+        var probe = new Message<string, string> { Key = "broker-commands-test", Value = "probe" };
+
+        var down = await commands.ExecuteCommandAsync("kafka", LocalKafkaBuilderExtensions.TakeDownCommand);
+        try
+        {
+            Assert.True(down.Success, down.Message);
+            var failure = await Assert.ThrowsAsync<ProduceException<string, string>>(() => producer.ProduceAsync(Topics.DeadLetter, probe));
+            Assert.Equal(ErrorCode.Local_MsgTimedOut, failure.Error.Code);
+        }
+        finally
+        {
+            var up = await commands.ExecuteCommandAsync("kafka", LocalKafkaBuilderExtensions.BringUpCommand);
+            Assert.True(up.Success, up.Message);
+        }
+
+        var delivered = await producer.ProduceAsync(Topics.DeadLetter, probe);
+        Assert.Equal(PersistenceStatus.Persisted, delivered.Status);
+    }
+}
