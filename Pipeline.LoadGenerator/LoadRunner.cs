@@ -1,0 +1,102 @@
+using System.Diagnostics;
+
+namespace Pipeline.LoadGenerator;
+
+/// <summary>
+/// Sends the run's events with bounded concurrency at the target rate until the count or
+/// the duration is reached, retrying what the API answered 429/503 (or did not answer) with
+/// the same ids, and records every accepted event in the <see cref="Truth"/>.
+/// </summary>
+internal sealed class LoadRunner(LoadOptions options, IngestClient client, EventSource events, Truth truth, LoadStatistics statistics, TimeProvider time)
+{
+    private long _batchesClaimed;
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        using var durationLimit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (options.Duration is { } duration)
+        {
+            durationLimit.CancelAfter(duration);
+        }
+
+        var workers = Enumerable.Range(0, options.Concurrency)
+            .Select(_ => Task.Run(() => SendUntilDoneAsync(stopwatch, durationLimit.Token), CancellationToken.None));
+        await Task.WhenAll(workers);
+    }
+
+    private async Task SendUntilDoneAsync(Stopwatch stopwatch, CancellationToken stop)
+    {
+        var secondsPerBatch = options.Rate > 0 ? options.BatchSize / options.Rate : 0;
+        while (!stop.IsCancellationRequested)
+        {
+            var slot = Interlocked.Increment(ref _batchesClaimed) - 1;
+            var size = BatchSizeOf(slot);
+            if (size <= 0)
+            {
+                return;
+            }
+
+            if (secondsPerBatch > 0)
+            {
+                var due = TimeSpan.FromSeconds(slot * secondsPerBatch) - stopwatch.Elapsed;
+                if (due > TimeSpan.Zero)
+                {
+                    try
+                    {
+                        await Task.Delay(due, time, stop);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        return;
+                    }
+                }
+            }
+
+            var batch = Enumerable.Range(0, size).Select(_ => events.Next()).ToList();
+            await SendWithRetriesAsync(batch);
+        }
+    }
+
+    // The last batch may be short so that exactly --count events are sent.
+    private int BatchSizeOf(long slot)
+    {
+        if (options.Count is not { } count)
+        {
+            return options.BatchSize;
+        }
+
+        return (int)Math.Min(options.BatchSize, count - (slot * options.BatchSize));
+    }
+
+    private async Task SendWithRetriesAsync(List<GeneratedEvent> batch)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            // A request that has started is finished even when the run is stopping, so that
+            // every event ends up either accepted, rejected or marked uncertain.
+            var outcome = await client.SendAsync(batch, CancellationToken.None);
+            statistics.Record(outcome, batch.Count);
+            if (IngestClient.Accepted(outcome.Status))
+            {
+                batch.ForEach(truth.Accept);
+                return;
+            }
+
+            if (!IngestClient.Retryable(outcome.Status))
+            {
+                return; // rejected: nothing of it is in Kafka
+            }
+
+            if (attempt >= options.MaxAttempts)
+            {
+                // 503 may mean part of a batch was acknowledged, and no answer means anything.
+                batch.ForEach(truth.Uncertain);
+                return;
+            }
+
+            var backoff = outcome.RetryAfter ?? TimeSpan.FromMilliseconds(200 * attempt);
+            await Task.Delay(backoff < TimeSpan.FromSeconds(10) ? backoff : TimeSpan.FromSeconds(10), time);
+        }
+    }
+}
