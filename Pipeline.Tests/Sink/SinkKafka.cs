@@ -18,6 +18,8 @@ internal sealed class SinkKafka : IDisposable
     public SinkKafka()
     {
         Broker = LocalKafkaBroker.Start();
+        // As the AppHost does: every topic exists before a service starts (the clients' health checks ask for `events`).
+        Broker.CreateTopic(Topics.Events, 1);
         Broker.CreateTopic(Topics.Aggregates, Partitions);
         Broker.CreateTopic(Topics.DeadLetter, 1);
         Producer = Track(new ProducerBuilder<byte[]?, byte[]?>(new ProducerConfig
