@@ -24,50 +24,43 @@ internal interface IAggregateWriter
 /// Upserts aggregate states into <c>aggregate_totals</c> and <c>window_aggregates</c>: one
 /// transaction per batch, one statement per table, the rows passed as arrays and expanded
 /// with <c>unnest</c>. A row is only replaced by a higher version, so replays, duplicates and
-/// reordering never move a figure backwards. Each changed row is announced with
-/// <c>pg_notify</c> in the same transaction.
+/// reordering never move a figure backwards. The rows that changed are announced with
+/// <c>pg_notify</c> in the same transaction, a few dozen per notification.
 /// </summary>
 internal sealed class PostgresAggregateWriter(NpgsqlDataSource dataSource) : IAggregateWriter
 {
-    // RETURNING yields only rows inserted or updated, not those the WHERE refused, so the count is
-    // what changed. pg_notify runs once per changed row; PostgreSQL delivers the notifications on commit.
+    // RETURNING yields only the rows inserted or updated, not those the WHERE refused: exactly
+    // the changes to announce. Their identities come back; the figures are the batch's own.
     private const string UpsertTotals = """
-        WITH changed AS (
-            INSERT INTO aggregate_totals AS target (key, count, sum, min, max, mean, version, updated_at)
-            SELECT * FROM unnest(
-                @key::text[], @count::bigint[], @sum::float8[], @min::float8[], @max::float8[], @mean::float8[],
-                @version::bigint[], @updated_at::timestamptz[])
-            ON CONFLICT (key) DO UPDATE SET
-                count = EXCLUDED.count, sum = EXCLUDED.sum, min = EXCLUDED.min, max = EXCLUDED.max, mean = EXCLUDED.mean,
-                version = EXCLUDED.version, updated_at = EXCLUDED.updated_at, written_at = now()
-            WHERE target.version < EXCLUDED.version
-            RETURNING target.*
-        )
-        SELECT count(*) FROM changed, LATERAL pg_notify(@channel, json_build_object(
-            'key', changed.key, 'window', 'all', 'windowStart', '1970-01-01T00:00:00Z'::timestamptz, 'windowEnd', NULL,
-            'count', changed.count, 'sum', changed.sum, 'min', changed.min, 'max', changed.max, 'mean', changed.mean,
-            'final', false, 'version', changed.version, 'updatedAt', changed.updated_at)::text) AS notified
+        INSERT INTO aggregate_totals AS target (key, count, sum, min, max, mean, version, updated_at)
+        SELECT * FROM unnest(
+            @key::text[], @count::bigint[], @sum::float8[], @min::float8[], @max::float8[], @mean::float8[],
+            @version::bigint[], @updated_at::timestamptz[])
+        ON CONFLICT (key) DO UPDATE SET
+            count = EXCLUDED.count, sum = EXCLUDED.sum, min = EXCLUDED.min, max = EXCLUDED.max, mean = EXCLUDED.mean,
+            version = EXCLUDED.version, updated_at = EXCLUDED.updated_at, written_at = now()
+        WHERE target.version < EXCLUDED.version
+        RETURNING target.key
         """;
 
     private const string UpsertWindows = """
-        WITH changed AS (
-            INSERT INTO window_aggregates AS target
-                (key, window_size, window_start, window_end, count, sum, min, max, mean, final, version, updated_at)
-            SELECT * FROM unnest(
-                @key::text[], @window_size::text[], @window_start::timestamptz[], @window_end::timestamptz[],
-                @count::bigint[], @sum::float8[], @min::float8[], @max::float8[], @mean::float8[],
-                @final::boolean[], @version::bigint[], @updated_at::timestamptz[])
-            ON CONFLICT (key, window_size, window_start) DO UPDATE SET
-                window_end = EXCLUDED.window_end, count = EXCLUDED.count, sum = EXCLUDED.sum, min = EXCLUDED.min,
-                max = EXCLUDED.max, mean = EXCLUDED.mean, final = EXCLUDED.final, version = EXCLUDED.version,
-                updated_at = EXCLUDED.updated_at, written_at = now()
-            WHERE target.version < EXCLUDED.version
-            RETURNING target.*
-        )
-        SELECT count(*) FROM changed, LATERAL pg_notify(@channel, json_build_object(
-            'key', changed.key, 'window', changed.window_size, 'windowStart', changed.window_start, 'windowEnd', changed.window_end,
-            'count', changed.count, 'sum', changed.sum, 'min', changed.min, 'max', changed.max, 'mean', changed.mean,
-            'final', changed.final, 'version', changed.version, 'updatedAt', changed.updated_at)::text) AS notified
+        INSERT INTO window_aggregates AS target
+            (key, window_size, window_start, window_end, count, sum, min, max, mean, final, version, updated_at)
+        SELECT * FROM unnest(
+            @key::text[], @window_size::text[], @window_start::timestamptz[], @window_end::timestamptz[],
+            @count::bigint[], @sum::float8[], @min::float8[], @max::float8[], @mean::float8[],
+            @final::boolean[], @version::bigint[], @updated_at::timestamptz[])
+        ON CONFLICT (key, window_size, window_start) DO UPDATE SET
+            window_end = EXCLUDED.window_end, count = EXCLUDED.count, sum = EXCLUDED.sum, min = EXCLUDED.min,
+            max = EXCLUDED.max, mean = EXCLUDED.mean, final = EXCLUDED.final, version = EXCLUDED.version,
+            updated_at = EXCLUDED.updated_at, written_at = now()
+        WHERE target.version < EXCLUDED.version
+        RETURNING target.key, target.window_size, target.window_start
+        """;
+
+    // Delivered by PostgreSQL when (and only if) the transaction commits.
+    private const string Notify = """
+        SELECT pg_notify(@channel, payload) FROM unnest(@payloads::text[]) AS payload
         """;
 
     public async Task<AggregateWriteResult> WriteAsync(IReadOnlyCollection<AggregateRecord> records, CancellationToken cancellationToken)
@@ -92,24 +85,46 @@ internal sealed class PostgresAggregateWriter(NpgsqlDataSource dataSource) : IAg
             batch.BatchCommands.Add(WindowsCommand(windows));
         }
 
-        var changed = new List<int>(2);
+        var changed = new List<AggregateRecord>();
         await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
         {
-            do
+            if (totals.Count > 0)
             {
+                var byKey = totals.ToDictionary(record => record.Key, StringComparer.Ordinal);
                 while (await reader.ReadAsync(cancellationToken))
                 {
-                    changed.Add(checked((int)reader.GetInt64(0)));
+                    changed.Add(byKey[reader.GetString(0)]);
+                }
+
+                await reader.NextResultAsync(cancellationToken);
+            }
+
+            if (windows.Count > 0)
+            {
+                var byId = windows.ToDictionary(record => record.Id);
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    changed.Add(byId[new AggregateId(reader.GetString(0), reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2))]);
                 }
             }
-            while (await reader.NextResultAsync(cancellationToken));
+        }
+
+        if (changed.Count > 0)
+        {
+            await using var notify = new NpgsqlCommand(Notify, connection, transaction);
+            notify.Parameters.Add(new NpgsqlParameter<string>("channel", NpgsqlDbType.Text) { TypedValue = AggregateChangeNotifications.Channel });
+            notify.Parameters.Add(new NpgsqlParameter<string[]>("payloads", NpgsqlDbType.Array | NpgsqlDbType.Text)
+            {
+                TypedValue = AggregateChangeNotifications.Payloads(changed),
+            });
+            await notify.ExecuteNonQueryAsync(cancellationToken);
         }
 
         await transaction.CommitAsync(cancellationToken);
 
-        var totalsChanged = totals.Count > 0 ? changed[0] : 0;
-        var windowsChanged = windows.Count > 0 ? changed[^1] : 0;
-        return new AggregateWriteResult(totalsChanged, windowsChanged, records.Count - totalsChanged - windowsChanged);
+        var totalsChanged = changed.Count(record => record.Window == WindowNames.AllTime);
+        var windowsChanged = changed.Count - totalsChanged;
+        return new AggregateWriteResult(totalsChanged, windowsChanged, records.Count - changed.Count);
     }
 
     /// <summary>
@@ -162,7 +177,6 @@ internal sealed class PostgresAggregateWriter(NpgsqlDataSource dataSource) : IAg
         command.Parameters.Add(Array("mean", NpgsqlDbType.Double, rows, r => r.Mean));
         command.Parameters.Add(Array("version", NpgsqlDbType.Bigint, rows, r => r.Version));
         command.Parameters.Add(Array("updated_at", NpgsqlDbType.TimestampTz, rows, r => r.UpdatedAt.UtcDateTime));
-        command.Parameters.Add(new NpgsqlParameter<string>("channel", NpgsqlDbType.Text) { TypedValue = AggregateChangeNotifications.Channel });
         return command;
     }
 
@@ -181,7 +195,6 @@ internal sealed class PostgresAggregateWriter(NpgsqlDataSource dataSource) : IAg
         command.Parameters.Add(Array("final", NpgsqlDbType.Boolean, rows, r => r.Final));
         command.Parameters.Add(Array("version", NpgsqlDbType.Bigint, rows, r => r.Version));
         command.Parameters.Add(Array("updated_at", NpgsqlDbType.TimestampTz, rows, r => r.UpdatedAt.UtcDateTime));
-        command.Parameters.Add(new NpgsqlParameter<string>("channel", NpgsqlDbType.Text) { TypedValue = AggregateChangeNotifications.Channel });
         return command;
     }
 

@@ -107,10 +107,16 @@ public sealed partial class AggregateChangeFeed(NpgsqlDataSource dataSource, ILo
 
     private void Publish(string payload)
     {
-        AggregateChange? change;
+        if (_subscriptions.IsEmpty)
+        {
+            return;
+        }
+
+        // Each notification carries a JSON array of changes (the sink packs several into one).
+        AggregateChange[]? changes;
         try
         {
-            change = JsonSerializer.Deserialize<AggregateChange>(payload, Json);
+            changes = JsonSerializer.Deserialize<AggregateChange[]>(payload, Json);
         }
         catch (JsonException exception)
         {
@@ -118,17 +124,15 @@ public sealed partial class AggregateChangeFeed(NpgsqlDataSource dataSource, ILo
             return;
         }
 
-        if (change is null)
+        foreach (var change in changes ?? [])
         {
-            return;
-        }
-
-        var json = JsonSerializer.Serialize(change, Json);
-        foreach (var subscription in _subscriptions.Keys)
-        {
-            if (subscription.Key is null || subscription.Key == change.Key)
+            var json = JsonSerializer.Serialize(change, Json);
+            foreach (var subscription in _subscriptions.Keys)
             {
-                subscription.Changes.Writer.TryWrite(json);
+                if (subscription.Key is null || subscription.Key == change.Key)
+                {
+                    subscription.Changes.Writer.TryWrite(json);
+                }
             }
         }
     }

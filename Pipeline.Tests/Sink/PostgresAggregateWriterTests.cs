@@ -122,10 +122,29 @@ public sealed class PostgresAggregateWriterTests(SinkDatabase database) : IClass
         }
 
         await listener.WaitAsync(TimeSpan.FromMilliseconds(300));
-        Assert.Equal(2, payloads.Count);
-        var changes = payloads.Select(payload => PipelineJson.Deserialize<AggregateRecord>(System.Text.Encoding.UTF8.GetBytes(payload))).ToList();
+        var changes = payloads.SelectMany(payload => PipelineJson.Deserialize<AggregateRecord[]>(System.Text.Encoding.UTF8.GetBytes(payload))).ToList();
+        Assert.Equal(2, changes.Count);
         Assert.Contains(Totals("notify-a", 2), changes);
         Assert.Contains(Window("notify-a", 3, 2), changes);
+    }
+
+    [Fact]
+    public async Task ManyChangesArePackedIntoPayloadsPostgresAcceptsWithNothingLeftOut()
+    {
+        var changes = Enumerable.Range(0, 300).Select(i => Totals($"pack-{i}-" + new string('\u0001', i), i)).ToList();
+
+        var payloads = AggregateChangeNotifications.Payloads(changes);
+
+        Assert.InRange(payloads.Length, 2, 300);
+        Assert.All(payloads, payload => Assert.InRange(System.Text.Encoding.UTF8.GetByteCount(payload), 1, 7999));
+        Assert.Equal(changes, payloads.SelectMany(payload => PipelineJson.Deserialize<AggregateRecord[]>(System.Text.Encoding.UTF8.GetBytes(payload))));
+        await using var connection = await database.DataSource.OpenConnectionAsync();
+        foreach (var payload in payloads)
+        {
+            await using var notify = new NpgsqlCommand("SELECT pg_notify('pack_test', @payload)", connection);
+            notify.Parameters.AddWithValue("payload", payload);
+            await notify.ExecuteNonQueryAsync();
+        }
     }
 
     private async Task<List<DateTime>> WrittenAtAsync(string key)
