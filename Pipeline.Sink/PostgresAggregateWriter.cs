@@ -27,8 +27,9 @@ internal interface IAggregateWriter
 /// reordering never move a figure backwards. The rows that changed are announced with
 /// <c>pg_notify</c> in the same transaction, a few dozen per notification.
 /// </summary>
-internal sealed class PostgresAggregateWriter(NpgsqlDataSource dataSource) : IAggregateWriter
+internal sealed class PostgresAggregateWriter(NpgsqlDataSource dataSource, bool announceChanges = true) : IAggregateWriter
 {
+
     // RETURNING yields only the rows inserted or updated, not those the WHERE refused: exactly
     // the changes to announce. Their identities come back; the figures are the batch's own.
     private const string UpsertTotals = """
@@ -109,7 +110,7 @@ internal sealed class PostgresAggregateWriter(NpgsqlDataSource dataSource) : IAg
             }
         }
 
-        if (changed.Count > 0)
+        if (changed.Count > 0 && announceChanges)
         {
             await using var notify = new NpgsqlCommand(Notify, connection, transaction);
             notify.Parameters.Add(new NpgsqlParameter<string>("channel", NpgsqlDbType.Text) { TypedValue = AggregateChangeNotifications.Channel });

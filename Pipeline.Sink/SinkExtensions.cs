@@ -30,7 +30,8 @@ internal static class SinkExtensions
 
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<SinkStatus>();
-        builder.Services.AddSingleton<IAggregateWriter, PostgresAggregateWriter>();
+        builder.Services.AddSingleton<IAggregateWriter>(services => new PostgresAggregateWriter(
+            services.GetRequiredService<Npgsql.NpgsqlDataSource>(), services.GetRequiredService<IOptions<SinkOptions>>().Value.AnnounceChanges));
         builder.Services.AddSingleton<DeadLetterPublisher>();
         builder.Services.AddSingleton<WindowRetention>();
         builder.Services.AddHostedService<AggregateSinkWorker>();

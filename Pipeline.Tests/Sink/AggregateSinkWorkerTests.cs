@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Text;
 using Confluent.Kafka;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -157,6 +158,35 @@ public sealed class AggregateSinkWorkerTests(SinkDatabase database) : IClassFixt
         Assert.Equal(Truth(states), stored);
         Assert.Equal(kafka.EndOffsets(), kafka.CommittedOffsets(options.ConsumerGroup));
         Assert.Equal(HealthStatus.Healthy, status.ToHealth().Status);
+    }
+
+    [Fact]
+    public async Task EachRecordIsProcessedInASpanThatContinuesTheTraceInItsHeaders()
+    {
+        using var kafka = new SinkKafka();
+        var producerSpan = ActivityTraceId.CreateRandom();
+        var parentSpan = ActivitySpanId.CreateRandom();
+        var spans = new ConcurrentQueue<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name is "Pipeline.Kafka" or SinkTelemetry.Name,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = spans.Enqueue,
+        };
+        ActivitySource.AddActivityListener(listener);
+        var headers = new Headers { { "traceparent", Encoding.UTF8.GetBytes($"00-{producerSpan}-{parentSpan}-01") } };
+        var state = Totals("trace-a", 1);
+        await kafka.ProduceRawAsync(PipelineJson.Serialize(state.Id), PipelineJson.Serialize(state), headers);
+        var (worker, _) = kafka.CreateWorker(new PostgresAggregateWriter(database.DataSource), SinkKafka.Options());
+
+        await worker.StartAsync(default);
+        await Eventually.HoldsAsync(() => database.ReadAllAsync("trace-a"), rows => rows.Count == 1);
+        await worker.StopAsync(default);
+
+        var process = Assert.Single(spans, span => span.TraceId == producerSpan && span.OperationName == $"process {Topics.Aggregates}");
+        Assert.Equal(parentSpan, process.ParentSpanId);
+        Assert.Equal(ActivityKind.Consumer, process.Kind);
+        Assert.Contains(spans, span => span.Source.Name == SinkTelemetry.Name && span.Links.Any(link => link.Context.TraceId == producerSpan));
     }
 
     /// <summary>Every version 1..versions of the totals and two 1m windows of each key.</summary>
