@@ -55,13 +55,15 @@ internal sealed partial class WindowRetentionWorker(
 /// <summary>The retention job's SQL.</summary>
 internal sealed class WindowRetention(NpgsqlDataSource dataSource)
 {
-    // ctid picks the exact row versions the index scan found; LIMIT bounds each statement.
-    // Served by window_aggregates_by_size_and_end (window_size, window_end).
+    // ctid picks the exact row versions the index scan found; LIMIT bounds each statement. The
+    // ORDER BY (oldest first) keeps the planner on window_aggregates_by_size_and_end even when
+    // much of the table has expired, where it would otherwise choose a sequential scan.
     private const string DeleteExpired = """
         DELETE FROM window_aggregates
         WHERE ctid IN (
             SELECT ctid FROM window_aggregates
             WHERE window_size = @window_size AND window_end < @cutoff
+            ORDER BY window_end
             LIMIT @batch_size)
         """;
 
