@@ -80,7 +80,7 @@ internal sealed class SinkStatus
             {
                 data["failingSince"] = since;
                 return HealthCheckResult.Unhealthy(
-                    $"Writing to PostgreSQL has failed since {since:O} ({_failedAttempts} attempts; the batch is retried, offsets are held): {_lastError}",
+                    $"Storing a batch (the PostgreSQL write, or a dead letter) has failed since {since:O} ({_failedAttempts} attempts; the batch is retried, its offsets held): {_lastError}",
                     data: data);
             }
 
