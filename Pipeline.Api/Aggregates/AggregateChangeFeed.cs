@@ -1,0 +1,193 @@
+using System.Collections.Concurrent;
+using System.Net.ServerSentEvents;
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using System.Threading.Channels;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Npgsql;
+
+namespace Pipeline.Api.Aggregates;
+
+/// <summary>
+/// Hears of every aggregate change the sink commits, through PostgreSQL LISTEN on one dedicated
+/// connection, and fans it out to the open event streams. The sink calls pg_notify in the
+/// transaction that changes a row, so a change is announced exactly when it becomes visible to
+/// queries, with no polling. Notifications sent while the connection is down are not replayed:
+/// the stream is a live view, and the query endpoints hold the state.
+/// </summary>
+public sealed partial class AggregateChangeFeed(NpgsqlDataSource dataSource, ILogger<AggregateChangeFeed> logger) : BackgroundService, IHealthCheck
+{
+    /// <summary>The channel Pipeline.Sink notifies on (its AggregateChangeNotifications.Channel).</summary>
+    public const string NotificationChannel = "pipeline_aggregate_changes";
+
+    public static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(15);
+
+    // A slow client loses its oldest pending changes rather than holding up anyone else.
+    private const int SubscriberCapacity = 1024;
+
+    private static readonly TimeSpan KeepAlive = TimeSpan.FromSeconds(30);
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    private readonly ConcurrentDictionary<Subscription, byte> _subscriptions = new();
+    private volatile bool _listening;
+
+    /// <summary>How many streams are open.</summary>
+    public int SubscriberCount => _subscriptions.Count;
+
+    /// <summary>
+    /// Starts a subscription at once (not when the stream is first read), and returns its events:
+    /// a heartbeat, then every change of <paramref name="key"/> (or of every key), with a
+    /// heartbeat whenever nothing happened for <see cref="HeartbeatInterval"/>.
+    /// </summary>
+    public IAsyncEnumerable<SseItem<string>> Subscribe(string? key)
+    {
+        var subscription = new Subscription(key, Channel.CreateBounded<string>(new BoundedChannelOptions(SubscriberCapacity)
+        {
+            FullMode = BoundedChannelFullMode.DropOldest,
+            SingleReader = true,
+        }));
+        _subscriptions.TryAdd(subscription, 0);
+        return ReadAsync(subscription, CancellationToken.None);
+    }
+
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(_listening
+            ? HealthCheckResult.Healthy($"Listening; {SubscriberCount} open streams.")
+            : HealthCheckResult.Degraded("Not listening for aggregate changes; event streams are quiet until the connection is back."));
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var failures = 0;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await ListenAsync(stoppingToken);
+            }
+            catch (Exception exception) when (!stoppingToken.IsCancellationRequested
+                && exception is NpgsqlException or IOException or SocketException or TimeoutException or InvalidOperationException)
+            {
+                _listening = false;
+                var delay = TimeSpan.FromMilliseconds(Math.Min(30_000, 250 * Math.Pow(2, Math.Min(failures++, 10))));
+                LogListenFailed(logger, exception, delay);
+                await Task.Delay(delay, stoppingToken);
+            }
+        }
+    }
+
+    private async Task ListenAsync(CancellationToken stoppingToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
+        connection.Notification += (_, notification) => Publish(notification.Payload);
+        await using (var listen = new NpgsqlCommand($"LISTEN {NotificationChannel}", connection))
+        {
+            await listen.ExecuteNonQueryAsync(stoppingToken);
+        }
+
+        _listening = true;
+        LogListening(logger, NotificationChannel);
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                // A quiet connection is probed now and then, so a dead one is noticed and replaced.
+                if (!await connection.WaitAsync(KeepAlive, stoppingToken))
+                {
+                    await using var probe = new NpgsqlCommand("SELECT 1", connection);
+                    await probe.ExecuteScalarAsync(stoppingToken);
+                }
+            }
+        }
+        finally
+        {
+            _listening = false;
+        }
+    }
+
+    private void Publish(string payload)
+    {
+        if (_subscriptions.IsEmpty)
+        {
+            return;
+        }
+
+        // Each notification carries a JSON array of changes (the sink packs several into one).
+        AggregateChange[]? changes;
+        try
+        {
+            changes = JsonSerializer.Deserialize<AggregateChange[]>(payload, Json);
+        }
+        catch (JsonException exception)
+        {
+            LogUnreadableNotification(logger, exception);
+            return;
+        }
+
+        foreach (var change in changes ?? [])
+        {
+            var json = JsonSerializer.Serialize(change, Json);
+            foreach (var subscription in _subscriptions.Keys)
+            {
+                if (subscription.Key is null || subscription.Key == change.Key)
+                {
+                    subscription.Changes.Writer.TryWrite(json);
+                }
+            }
+        }
+    }
+
+    private async IAsyncEnumerable<SseItem<string>> ReadAsync(Subscription subscription, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        try
+        {
+            // Sent at once, so the client sees the stream open before the first change.
+            yield return Heartbeat();
+            var reader = subscription.Changes.Reader;
+            Task<bool>? changeReady = null;
+            while (true)
+            {
+                changeReady ??= reader.WaitToReadAsync(cancellationToken).AsTask();
+                using (var quiet = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+                {
+                    var finished = await Task.WhenAny(changeReady, Task.Delay(HeartbeatInterval, quiet.Token));
+                    await quiet.CancelAsync();
+                    if (finished != changeReady)
+                    {
+                        cancellationToken.ThrowIfCancellationRequested();
+                        yield return Heartbeat();
+                        continue;
+                    }
+                }
+
+                if (!await changeReady)
+                {
+                    yield break;
+                }
+
+                changeReady = null;
+                while (reader.TryRead(out var change))
+                {
+                    yield return new SseItem<string>(change, "aggregate");
+                }
+            }
+        }
+        finally
+        {
+            _subscriptions.TryRemove(subscription, out _);
+        }
+    }
+
+    private static SseItem<string> Heartbeat() => new(DateTimeOffset.UtcNow.ToString("O", System.Globalization.CultureInfo.InvariantCulture), "heartbeat");
+
+    private sealed record Subscription(string? Key, Channel<string> Changes);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Listening for aggregate changes on channel {Channel}.")]
+    private static partial void LogListening(ILogger logger, string channel);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Listening for aggregate changes failed; trying again in {Delay}.")]
+    private static partial void LogListenFailed(ILogger logger, Exception exception, TimeSpan delay);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "An aggregate change notification could not be read; skipped.")]
+    private static partial void LogUnreadableNotification(ILogger logger, Exception exception);
+}

@@ -1,0 +1,163 @@
+using System.ComponentModel;
+using System.Net.ServerSentEvents;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Npgsql;
+
+namespace Pipeline.Api.Aggregates;
+
+/// <summary>GET /api/aggregates/...: a key's all-time totals, its windows, and a live stream of changes.</summary>
+public static class AggregatesApi
+{
+    public const int DefaultWindowLimit = 100;
+    public const int MaxWindowLimit = 1000;
+
+    private const string SelectTotals = """
+        SELECT key, count, sum, min, max, mean, updated_at FROM aggregate_totals WHERE key = @key
+        """;
+
+    // Served by the primary key (key, window_size, window_start): one index range scan in window order.
+    private const string SelectWindows = """
+        SELECT window_start, window_end, count, sum, min, max, mean, final, updated_at
+        FROM window_aggregates
+        WHERE key = @key AND window_size = @size
+          AND window_start >= COALESCE(@from, '-infinity'::timestamptz)
+          AND window_start < COALESCE(@to, 'infinity'::timestamptz)
+          AND window_start > COALESCE(@after, '-infinity'::timestamptz)
+        ORDER BY window_start
+        LIMIT @limit
+        """;
+
+    public static RouteGroupBuilder MapAggregateEndpoints(this RouteGroupBuilder api)
+    {
+        var aggregates = api.MapGroup("/aggregates").WithTags("Aggregates");
+
+        // Mapped before {key}: a literal segment wins over a parameter, so /aggregates/stream is the stream.
+        aggregates.MapGet("/stream", StreamChanges)
+            .WithName("StreamAggregateChanges")
+            .WithSummary("Streams aggregate changes as Server-Sent Events")
+            .WithDescription(
+                "Pushes one `aggregate` event per changed aggregate (all-time totals and windows) as soon as the sink commits it, " +
+                "filtered to one key when `key` is given. A `heartbeat` event is sent at once and then every 15 seconds. " +
+                "Changes are not replayed: a client that reconnects reads current figures from the other endpoints.")
+            .Produces<AggregateChange>(StatusCodes.Status200OK, "text/event-stream")
+            .WithResponseExample(StatusCodes.Status200OK, "text/event-stream", OpenApiExamples.ChangeEvent);
+
+        aggregates.MapGet("/{key}", GetTotals)
+            .WithName("GetAggregateTotals")
+            .WithSummary("All-time totals of a key")
+            .WithDescription("Count, sum, min, max and mean of every event ever posted with this key.")
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .WithResponseExample(StatusCodes.Status200OK, "application/json", OpenApiExamples.Totals)
+            .WithResponseExample(StatusCodes.Status404NotFound, "application/problem+json", OpenApiExamples.KeyNotFound);
+
+        aggregates.MapGet("/{key}/windows", GetWindows)
+            .WithName("GetAggregateWindows")
+            .WithSummary("A key's windows of one size")
+            .WithDescription(
+                "The key's windows of one size whose start lies in [from, to), ordered by windowStart, a page at a time. " +
+                "Pass the `nextCursor` of a page as `cursor` to get the next one; it is null on the last page. " +
+                "A key with no windows in the range answers an empty page.")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .WithResponseExample(StatusCodes.Status200OK, "application/json", OpenApiExamples.Windows)
+            .WithResponseExample(StatusCodes.Status400BadRequest, "application/problem+json", OpenApiExamples.UnknownSize);
+
+        return api;
+    }
+
+    public static async Task<Results<Ok<AggregateTotals>, ProblemHttpResult>> GetTotals(
+        [Description("The event key.")] string key,
+        NpgsqlDataSource dataSource,
+        CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(SelectTotals);
+        command.Parameters.Add(new NpgsqlParameter<string>("key", key));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return AggregateProblems.KeyNotFound(key);
+        }
+
+        return TypedResults.Ok(ReadTotals(reader));
+    }
+
+    public static async Task<Results<Ok<WindowPage>, ProblemHttpResult>> GetWindows(
+        [Description("The event key.")] string key,
+        [Description("The window size: 1m or 1h. Default 1m.")] string? size,
+        [Description("Only windows starting at or after this instant (RFC 3339, e.g. 2030-01-02T03:00:00Z).")] string? from,
+        [Description("Only windows starting before this instant (RFC 3339).")] string? to,
+        [Description("Windows per page, 1 to 1000. Default 100.")] int? limit,
+        [Description("The nextCursor of the previous page.")] string? cursor,
+        NpgsqlDataSource dataSource,
+        CancellationToken cancellationToken)
+    {
+        size ??= QueryParameters.WindowSizes[0];
+        if (!QueryParameters.WindowSizes.Contains(size))
+        {
+            return AggregateProblems.BadRequest("unknown-window-size", $"Unknown window size '{size}'; known sizes: {string.Join(", ", QueryParameters.WindowSizes)}.");
+        }
+
+        if (!QueryParameters.TryParseInstant(from, out var fromInstant) || !QueryParameters.TryParseInstant(to, out var toInstant))
+        {
+            return AggregateProblems.BadRequest("invalid-range", "from and to must be RFC 3339 date-times with an offset, e.g. 2030-01-02T03:00:00Z.");
+        }
+
+        if (fromInstant is not null && toInstant is not null && fromInstant >= toInstant)
+        {
+            return AggregateProblems.BadRequest("invalid-range", "from must be before to.");
+        }
+
+        var pageSize = limit ?? DefaultWindowLimit;
+        if (pageSize is < 1 or > MaxWindowLimit)
+        {
+            return AggregateProblems.BadRequest("invalid-limit", $"limit must be between 1 and {MaxWindowLimit}.");
+        }
+
+        DateTimeOffset? after = null;
+        if (cursor is not null && !QueryParameters.TryDecodeCursor(cursor, out after))
+        {
+            return AggregateProblems.BadRequest("invalid-cursor", "cursor must be the nextCursor of a previous page.");
+        }
+
+        await using var command = dataSource.CreateCommand(SelectWindows);
+        command.Parameters.Add(new NpgsqlParameter<string>("key", key));
+        command.Parameters.Add(new NpgsqlParameter<string>("size", size));
+        command.Parameters.Add(new NpgsqlParameter<DateTime?>("from", NpgsqlTypes.NpgsqlDbType.TimestampTz) { TypedValue = fromInstant?.UtcDateTime });
+        command.Parameters.Add(new NpgsqlParameter<DateTime?>("to", NpgsqlTypes.NpgsqlDbType.TimestampTz) { TypedValue = toInstant?.UtcDateTime });
+        command.Parameters.Add(new NpgsqlParameter<DateTime?>("after", NpgsqlTypes.NpgsqlDbType.TimestampTz) { TypedValue = after?.UtcDateTime });
+        // One row more than the page tells whether there is a next page.
+        command.Parameters.Add(new NpgsqlParameter<int>("limit", pageSize + 1));
+
+        var items = new List<WindowItem>(pageSize + 1);
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                items.Add(new WindowItem(
+                    reader.GetFieldValue<DateTimeOffset>(0), reader.GetFieldValue<DateTimeOffset>(1), reader.GetInt64(2), reader.GetDouble(3),
+                    reader.GetDouble(4), reader.GetDouble(5), reader.GetDouble(6), reader.GetBoolean(7), reader.GetFieldValue<DateTimeOffset>(8)));
+            }
+        }
+
+        string? nextCursor = null;
+        if (items.Count > pageSize)
+        {
+            items.RemoveAt(pageSize);
+            nextCursor = QueryParameters.EncodeCursor(items[^1].WindowStart);
+        }
+
+        return TypedResults.Ok(new WindowPage(key, size, items, nextCursor));
+    }
+
+    public static ServerSentEventsResult<string> StreamChanges(
+        [Description("Only changes of this key; all keys when absent.")] string? key,
+        AggregateChangeFeed feed)
+    {
+        // Subscribed here, before the response starts, so nothing committed from now on is missed.
+        IAsyncEnumerable<SseItem<string>> events = feed.Subscribe(key);
+        return TypedResults.ServerSentEvents(events);
+    }
+
+    internal static AggregateTotals ReadTotals(NpgsqlDataReader reader) =>
+        new(reader.GetString(0), reader.GetInt64(1), reader.GetDouble(2), reader.GetDouble(3), reader.GetDouble(4), reader.GetDouble(5),
+            reader.GetFieldValue<DateTimeOffset>(6));
+}

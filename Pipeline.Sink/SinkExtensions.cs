@@ -1,0 +1,73 @@
+using Confluent.Kafka;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Pipeline.ServiceDefaults.Kafka;
+
+namespace Pipeline.Sink;
+
+/// <summary>Wires the sink: its options, the database, the Kafka clients, the workers and the health check.</summary>
+internal static class SinkExtensions
+{
+    /// <summary>The connection string name of the pipeline's database.</summary>
+    public const string DatabaseConnectionName = "pipelinedb";
+
+    public static IHostApplicationBuilder AddAggregateSink(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<SinkOptions>()
+            .BindConfiguration(SinkOptions.SectionName)
+            .ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<SinkOptions>>(new ListingValidator<SinkOptions>(SinkOptions.Validate));
+        builder.Services.AddOptions<RetentionOptions>()
+            .BindConfiguration(RetentionOptions.SectionName)
+            .ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<RetentionOptions>>(new ListingValidator<RetentionOptions>(RetentionOptions.Validate));
+
+        builder.AddNpgsqlDataSource(DatabaseConnectionName);
+
+        var consumerGroup = builder.Configuration.GetSection(SinkOptions.SectionName).Get<SinkOptions>()?.ConsumerGroup ?? new SinkOptions().ConsumerGroup;
+        builder.AddKafkaConsumer<byte[]?, byte[]?>(KafkaConnection.DefaultName, config => ConfigureConsumer(config, consumerGroup));
+        builder.AddKafkaProducer<byte[]?, byte[]?>(KafkaConnection.DefaultName, ConfigureDeadLetterProducer);
+
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<SinkStatus>();
+        builder.Services.AddSingleton<IAggregateWriter>(services => new PostgresAggregateWriter(
+            services.GetRequiredService<Npgsql.NpgsqlDataSource>(), services.GetRequiredService<IOptions<SinkOptions>>().Value.AnnounceChanges));
+        builder.Services.AddSingleton<DeadLetterPublisher>();
+        builder.Services.AddSingleton<WindowRetention>();
+        builder.Services.AddHostedService<AggregateSinkWorker>();
+        builder.Services.AddHostedService<WindowRetentionWorker>();
+        builder.Services.AddHealthChecks().AddCheck<SinkHealthCheck>("aggregate-sink", tags: ["ready"]);
+        return builder;
+    }
+
+    /// <summary>
+    /// The settings the sink's guarantees rest on: offsets are committed by the worker itself, after
+    /// the database commit, never automatically; a new group starts from the earliest record.
+    /// </summary>
+    public static void ConfigureConsumer(ConsumerConfig config, string consumerGroup)
+    {
+        config.GroupId = consumerGroup;
+        config.EnableAutoCommit = false;
+        config.EnableAutoOffsetStore = false;
+        config.AutoOffsetReset = AutoOffsetReset.Earliest;
+        config.IsolationLevel = IsolationLevel.ReadCommitted;
+    }
+
+    /// <summary>A dead letter must not be lost or doubled by a retry: acks from all replicas, idempotent.</summary>
+    public static void ConfigureDeadLetterProducer(ProducerConfig config)
+    {
+        config.Acks = Acks.All;
+        config.EnableIdempotence = true;
+    }
+
+    /// <summary>Fails start-up with every problem of a settings object listed, not just the first.</summary>
+    private sealed class ListingValidator<T>(Func<T, IEnumerable<string>> validate) : IValidateOptions<T>
+        where T : class
+    {
+        public ValidateOptionsResult Validate(string? name, T options)
+        {
+            var failures = validate(options).ToList();
+            return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+        }
+    }
+}
