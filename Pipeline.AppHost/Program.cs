@@ -3,7 +3,6 @@ using Pipeline.AppHost.Infrastructure;
 var builder = DistributedApplication.CreateBuilder(args);
 
 var infrastructure = builder.AddPipelineInfrastructure();
-var kafka = infrastructure.Kafka;
 var database = infrastructure.Database;
 
 // Runs once, before anything touches the database; a failure keeps the services from starting.
@@ -14,25 +13,19 @@ var migrator = builder.AddProject<Projects.Pipeline_Migrator>("migrator")
 // Generated on first run and kept in the AppHost's user secrets; see README.md to read or set it.
 var apiKey = builder.AddParameter("api-key", new GenerateParameterDefault { MinLength = 32, Special = false }, secret: true, persist: true);
 
-builder.AddProject<Projects.Pipeline_Api>("api")
-    .WithReference(kafka)
+infrastructure.ConnectToKafka(builder.AddProject<Projects.Pipeline_Api>("api"))
     .WithReference(database)
     .WithEnvironment("Api__Keys__0", apiKey)
-    .WaitFor(kafka)
     .WaitForCompletion(migrator)
     .WithHttpHealthCheck("/health");
 
-builder.AddProject<Projects.Pipeline_StreamProcessor>("stream-processor")
-    .WithReference(kafka)
+infrastructure.ConnectToKafka(builder.AddProject<Projects.Pipeline_StreamProcessor>("stream-processor"))
     .WithEnvironment("StreamProcessor__ApplicationId", infrastructure.StreamProcessorApplicationId)
-    .WaitFor(kafka)
     .WaitForCompletion(migrator)
     .WithHttpHealthCheck("/health");
 
-builder.AddProject<Projects.Pipeline_Sink>("sink")
-    .WithReference(kafka)
+infrastructure.ConnectToKafka(builder.AddProject<Projects.Pipeline_Sink>("sink"))
     .WithReference(database)
-    .WaitFor(kafka)
     .WaitForCompletion(migrator)
     .WithHttpHealthCheck("/health");
 

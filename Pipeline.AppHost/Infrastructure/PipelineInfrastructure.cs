@@ -18,6 +18,23 @@ public sealed record PipelineInfrastructure(
     IResourceBuilder<IResourceWithConnectionString> Database,
     string StreamProcessorApplicationId)
 {
+    /// <summary>
+    /// Gives a service its broker: the connection string, a wait until the broker serves the
+    /// pipeline's topics, and the client settings the mode needs. The local broker holds every
+    /// fetch for the consumer's full <c>fetch.wait.max.ms</c> even when records are waiting
+    /// (a real broker answers as soon as there is data), so local consumers ask for a short one.
+    /// </summary>
+    public IResourceBuilder<ProjectResource> ConnectToKafka(IResourceBuilder<ProjectResource> service)
+    {
+        service.WithReference(Kafka).WaitFor(Kafka);
+        if (Choice.Mode == InfrastructureMode.Local)
+        {
+            service.WithEnvironment("Kafka__Consumer__fetch.wait.max.ms", "10");
+        }
+
+        return service;
+    }
+
     /// <summary>The configuration key of the partition count of every pipeline topic.</summary>
     public const string PartitionsKey = "Pipeline:Partitions";
 
