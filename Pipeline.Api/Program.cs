@@ -1,5 +1,19 @@
+using Pipeline.Api.Events;
+using Pipeline.Api.Http;
+
 var builder = WebApplication.CreateBuilder(args);
+
 builder.AddServiceDefaults();
+builder.AddApiPlatform();
+builder.AddEventIngest();
+
 var app = builder.Build();
+
+app.UseApiPlatform();
 app.MapDefaultEndpoints();
+app.MapApiDocumentation();
+
+var api = app.MapApiGroup();
+api.MapEventsApi();
+
 app.Run();
