@@ -101,8 +101,9 @@ public static class EventIngestExtensions
             // What a 202 promises: the record is on every in-sync replica, written exactly once.
             config.EnableIdempotence = true;
             config.Acks = Acks.All;
-            // librdkafka gives up on a record when the API stops waiting for it, so an event
-            // answered 503 is not sent later, except when it was already on the wire.
+            // librdkafka gives up on a record about when the API stops waiting for it. A record
+            // still queued in the process is then certainly not written (NotPersisted); one already
+            // on the wire may have been (PossiblyPersisted). Hence "may or may not" in a 503.
             config.MessageTimeoutMs = (int)ingest.ProduceTimeout.TotalMilliseconds;
             config.ClientId ??= "pipeline-api";
             // After an outage, reconnect within a couple of seconds rather than librdkafka's 10 s.

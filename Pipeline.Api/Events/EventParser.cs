@@ -85,6 +85,9 @@ internal static class EventParser
     public const int MaxKeyLength = 256;
     private const int MaxEchoedNameLength = 64;
 
+    // JSON's insignificant whitespace: space, tab, line feed, carriage return.
+    private static ReadOnlySpan<byte> JsonWhitespace => " \t\n\r"u8;
+
     private static readonly JsonReaderOptions ReaderOptions = new()
     {
         CommentHandling = JsonCommentHandling.Disallow,
@@ -106,14 +109,16 @@ internal static class EventParser
     public static ParsedEvents ParseSingle(ReadOnlySpan<byte> body, in EventRules rules)
     {
         var result = new ParsedEvents();
+        if (body.Trim(JsonWhitespace).IsEmpty)
+        {
+            result.Failure = ParseFailure.EmptyBody;
+            return result;
+        }
+
         try
         {
             var reader = new Utf8JsonReader(body, ReaderOptions);
-            if (!reader.Read())
-            {
-                result.Failure = ParseFailure.EmptyBody;
-                return result;
-            }
+            reader.Read();
 
             Add(result, ReadEvent(ref reader, index: -1, rules, result.Errors));
             EnsureEnd(ref reader);
@@ -131,14 +136,16 @@ internal static class EventParser
     public static ParsedEvents ParseArray(ReadOnlySpan<byte> body, in EventRules rules)
     {
         var result = new ParsedEvents();
+        if (body.Trim(JsonWhitespace).IsEmpty)
+        {
+            result.Failure = ParseFailure.EmptyBody;
+            return result;
+        }
+
         try
         {
             var reader = new Utf8JsonReader(body, ReaderOptions);
-            if (!reader.Read())
-            {
-                result.Failure = ParseFailure.EmptyBody;
-                return result;
-            }
+            reader.Read();
 
             if (reader.TokenType != JsonTokenType.StartArray)
             {
@@ -192,7 +199,7 @@ internal static class EventParser
             var line = newline < 0 ? remaining : remaining[..newline];
             remaining = newline < 0 ? [] : remaining[(newline + 1)..];
             lineNumber++;
-            if (line.Trim(" \t\r"u8).IsEmpty)
+            if (line.Trim(JsonWhitespace).IsEmpty)
             {
                 continue;
             }

@@ -23,7 +23,7 @@ public static class EventsApi
             .WithDescription(PromiseOf202 +
                 "The record's key is the event key (one key's events stay in order on one partition), its value the event as JSON, " +
                 "its timestamp the event timestamp, and its headers carry the trace context. " + RetrySafety)
-            .Accepts<EventSubmission>(RequestBody.Json)
+            .WithRequestBody<EventSubmission>(RequestBody.Json)
             .WithRequestExample(RequestBody.Json, "full", "Every field", new { id = "sensor-7-000123", key = "sensor-7", value = 21.5, timestamp = "2025-01-31T12:00:00Z" })
             .WithRequestExample(RequestBody.Json, "minimal", "Key and value only: the server makes the id and uses the time of receipt", new { key = "sensor-7", value = 21.5 })
             .Produces<EventAccepted>(StatusCodes.Status202Accepted)
@@ -42,7 +42,7 @@ public static class EventsApi
                 "If the broker does not acknowledge some within Ingest:ProduceTimeout, the answer is 503 listing the events that were " +
                 "not acknowledged (index and id): the acknowledged ones are in Kafka, the listed ones may or may not be. Retrying the " +
                 "listed events with the same ids is safe because the stream processor counts an id once. " + RetrySafety)
-            .Accepts<EventSubmission[]>(RequestBody.Json, RequestBody.Ndjson)
+            .WithRequestBody<EventSubmission[]>(RequestBody.Json, RequestBody.Ndjson)
             .WithRequestExample(RequestBody.Json, "array", "A JSON array", new object[]
             {
                 new { id = "sensor-7-000124", key = "sensor-7", value = 21.5, timestamp = "2025-01-31T12:00:00Z" },

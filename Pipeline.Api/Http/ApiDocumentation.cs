@@ -9,6 +9,13 @@ using Scalar.AspNetCore;
 
 namespace Pipeline.Api.Http;
 
+/// <summary>
+/// The request body of an endpoint that reads its body itself, for the OpenAPI document only.
+/// Unlike <c>Accepts&lt;T&gt;()</c> it adds no <c>IAcceptsMetadata</c>, whose routing policy
+/// would answer 415 before authentication and before the endpoint's own checks.
+/// </summary>
+public sealed record RequestBodyMetadata(Type Type, IReadOnlyList<string> ContentTypes);
+
 /// <summary>An example request body for one content type of an endpoint, shown in the OpenAPI document.</summary>
 public sealed record RequestExampleMetadata(string ContentType, string Name, string Summary, object Value);
 
@@ -29,6 +36,10 @@ public static class ApiDocumentation
 {
     private const string NdjsonMediaType = "application/x-ndjson";
 
+    /// <summary>Documents the request body as <typeparamref name="TBody"/> in <paramref name="contentTypes"/>.</summary>
+    public static RouteHandlerBuilder WithRequestBody<TBody>(this RouteHandlerBuilder builder, params string[] contentTypes) =>
+        builder.WithMetadata(new RequestBodyMetadata(typeof(TBody), contentTypes));
+
     /// <summary>Adds an example request body, shown for <paramref name="contentType"/>.</summary>
     public static TBuilder WithRequestExample<TBuilder>(this TBuilder builder, string contentType, string name, string summary, object value)
         where TBuilder : IEndpointConventionBuilder =>
@@ -48,10 +59,10 @@ public static class ApiDocumentation
                 DescribeDocument(document);
                 return Task.CompletedTask;
             });
-            options.AddOperationTransformer((operation, context, _) =>
+            options.AddOperationTransformer(async (operation, context, cancellationToken) =>
             {
+                await DescribeRequestBodyAsync(operation, context, cancellationToken);
                 DescribeOperation(operation, context);
-                return Task.CompletedTask;
             });
             options.AddSchemaTransformer((schema, context, _) =>
             {
@@ -106,6 +117,30 @@ public static class ApiDocumentation
             Name = ApiKeyDefaults.HeaderName,
             Description = "One of the keys in configuration Api:Keys (the AppHost's secret parameter api-key).",
         };
+    }
+
+    private static async Task DescribeRequestBodyAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
+    {
+        var body = context.Description.ActionDescriptor.EndpointMetadata.OfType<RequestBodyMetadata>().LastOrDefault();
+        if (body is null || context.Document is not { } document)
+        {
+            return;
+        }
+
+        // The item type becomes a component, referenced from every content type.
+        var itemType = body.Type.IsArray ? body.Type.GetElementType()! : body.Type;
+        var itemSchema = await context.GetOrCreateSchemaAsync(itemType, parameterDescription: null, cancellationToken);
+        document.AddComponent(itemType.Name, itemSchema);
+        IOpenApiSchema reference = new OpenApiSchemaReference(itemType.Name, document);
+        var schema = body.Type.IsArray ? new OpenApiSchema { Type = JsonSchemaType.Array, Items = reference } : reference;
+
+        var content = new Dictionary<string, OpenApiMediaType>();
+        foreach (var contentType in body.ContentTypes)
+        {
+            content[contentType] = new OpenApiMediaType { Schema = schema };
+        }
+
+        operation.RequestBody = new OpenApiRequestBody { Required = true, Content = content };
     }
 
     private static void DescribeOperation(OpenApiOperation operation, OpenApiOperationTransformerContext context)

@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Pipeline.Api.Http;
 
@@ -31,7 +32,9 @@ public static class ApiPlatform
 
         builder.Services.AddApiRateLimiting();
 
-        builder.Services.AddProblemDetails(problems => problems.CustomizeProblemDetails = ApiProblems.Complete);
+        // Registered before AddProblemDetails so that it is the writer chosen.
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IProblemDetailsWriter, ProblemJsonWriter>());
+        builder.Services.AddProblemDetails();
         builder.Services.Configure<ExceptionHandlerOptions>(handler =>
             handler.StatusCodeSelector = exception => exception is BadHttpRequestException badRequest
                 ? badRequest.StatusCode

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.WebUtilities;
 
 namespace Pipeline.Api.Http;
 
@@ -54,13 +55,28 @@ public static class ApiProblems
     public static async Task WriteAsync(HttpContext context, ProblemDetails problem)
     {
         context.Response.StatusCode = problem.Status ?? StatusCodes.Status500InternalServerError;
-        var problemContext = new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem };
         var writer = context.RequestServices.GetRequiredService<IProblemDetailsService>();
-        if (!await writer.TryWriteAsync(problemContext))
-        {
-            // The client's Accept header named no JSON type; it gets the problem all the same, as ProblemHttpResult does.
-            Complete(problemContext);
-            await context.Response.WriteAsJsonAsync(problem, problem.GetType(), options: null, contentType: ContentType);
-        }
+        await writer.WriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem });
+    }
+}
+
+/// <summary>
+/// Writes every problem as <c>application/problem+json</c>, whatever the Accept header says (the
+/// framework's writer declines when Accept names no JSON type, leaving an empty error body),
+/// completed by <see cref="ApiProblems.Complete"/> and serialized as its runtime type so that
+/// derived problems keep their members.
+/// </summary>
+internal sealed class ProblemJsonWriter : IProblemDetailsWriter
+{
+    public bool CanWrite(ProblemDetailsContext context) => true;
+
+    public ValueTask WriteAsync(ProblemDetailsContext context)
+    {
+        var response = context.HttpContext.Response;
+        var problem = context.ProblemDetails;
+        problem.Status ??= response.StatusCode;
+        problem.Title ??= ReasonPhrases.GetReasonPhrase(response.StatusCode);
+        ApiProblems.Complete(context);
+        return new ValueTask(response.WriteAsJsonAsync(problem, problem.GetType(), options: null, contentType: ApiProblems.ContentType));
     }
 }

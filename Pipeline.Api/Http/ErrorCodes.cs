@@ -51,7 +51,7 @@ public static class ErrorCodes
     public static IReadOnlyDictionary<string, string> Descriptions { get; } = new Dictionary<string, string>
     {
         [ValidationFailed] = "400: one or more events are invalid; `errors` and `errorCodes` say which field of which event.",
-        [MalformedJson] = "400: the body (or one NDJSON line) is not well-formed JSON, or not UTF-8.",
+        [MalformedJson] = "400: the body (or one NDJSON line) is not well-formed JSON (RFC 8259: no comments, trailing commas, NaN or single quotes; at most 64 levels deep).",
         [EmptyBody] = "400: the body is empty or only whitespace.",
         [EmptyBatch] = "400: the batch holds no event.",
         [BatchTooLarge] = "400: the batch holds more events than Ingest:MaxBatchSize.",
@@ -69,7 +69,7 @@ public static class ErrorCodes
         [BatchNotAnArray] = "A JSON batch body is not a JSON array.",
         [UnknownProperty] = "The event has a property the API does not know (names are case-sensitive).",
         [DuplicateProperty] = "The event has the same property twice.",
-        [InvalidUnicode] = "A string holds an unpaired surrogate or invalid UTF-8.",
+        [InvalidUnicode] = "A string holds invalid UTF-8 or an unpaired surrogate escape.",
         [IdNotAString] = "`id` is not a string (or null).",
         [IdEmpty] = "`id` is an empty string.",
         [IdTooLong] = "`id` is longer than 128 characters.",
