@@ -31,7 +31,8 @@ public static class ApiRateLimiting
     {
         services.AddOptions<ApiRateLimitOptions>()
             .BindConfiguration(ApiRateLimitOptions.SectionName)
-            .Validate(o => o.TokenLimit > 0 && o.TokensPerPeriod > 0, "Api:RateLimit:TokenLimit and Api:RateLimit:TokensPerPeriod must be positive.")
+            .Validate(o => o.TokenLimit > 0, "Api:RateLimit:TokenLimit must be positive.")
+            .Validate(o => o.TokensPerPeriod > 0, "Api:RateLimit:TokensPerPeriod must be positive.")
             .Validate(o => o.ReplenishmentPeriod > TimeSpan.Zero, "Api:RateLimit:ReplenishmentPeriod must be positive.")
             .ValidateOnStart();
 
