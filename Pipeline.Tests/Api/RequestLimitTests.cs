@@ -46,21 +46,37 @@ public sealed class RequestLimitTests(SinglePartitionEventsTopic topic) : IClass
     }
 
     [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public async Task BodyOverTheLimitGets413AndProducesNothing(bool sendContentLength)
+    [InlineData(ApiRequests.Events)]
+    [InlineData(ApiRequests.Batch)]
+    public async Task BodyOverTheLimitGets413AndProducesNothing(string path)
     {
         await using var api = CreateApi();
         using var client = api.CreateApiClient();
-        var body = Encoding.UTF8.GetBytes($$"""{"key":"k","value":1,"id":"{{new string('x', MaxBodyBytes)}}"}""");
+        var body = $$"""[{"key":"k","value":1,"id":"{{new string('x', MaxBodyBytes)}}"}]""";
+
+        var response = await client.AssertProducesNothingAsync(() => client.PostAsync(path, path == ApiRequests.Events ? body[1..^1] : body));
+
+        await response.AssertProblemAsync(HttpStatusCode.RequestEntityTooLarge, "body-too-large");
+    }
+
+    [Fact]
+    public async Task ChunkedBodyOverTheLimitGets413OverARealConnection()
+    {
+        await using var api = CreateApi();
+        api.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
+        api.StartServer();
+        using var client = api.CreateApiClient();
+        var body = Encoding.UTF8.GetBytes("[" + string.Join(",", Enumerable.Repeat("""{"key":"k","value":1}""", MaxBodyBytes / 10)) + "]");
 
         var response = await client.AssertProducesNothingAsync(() =>
         {
-            HttpContent content = sendContentLength ? new ByteArrayContent(body) : new StreamContent(new UnknownLengthStream(body));
-            content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-            return client.PostAsync(ApiRequests.Events, content);
+            var request = new HttpRequestMessage(HttpMethod.Post, ApiRequests.Batch) { Content = new StreamContent(new MemoryStream(body)) };
+            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+            request.Headers.TransferEncodingChunked = true;
+            return client.SendAsync(request);
         });
 
+        Assert.Equal("127.0.0.1", client.BaseAddress?.Host);
         await response.AssertProblemAsync(HttpStatusCode.RequestEntityTooLarge, "body-too-large");
     }
 
@@ -96,10 +112,4 @@ public sealed class RequestLimitTests(SinglePartitionEventsTopic topic) : IClass
         ["Ingest:MaxBodyBytes"] = MaxBodyBytes.ToString(),
         ["Ingest:MaxBatchSize"] = MaxBatchSize.ToString(),
     });
-
-    /// <summary>A body sent chunked: the server learns its size only by reading it.</summary>
-    private sealed class UnknownLengthStream(byte[] content) : MemoryStream(content)
-    {
-        public override bool CanSeek => false;
-    }
 }
