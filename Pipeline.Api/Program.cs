@@ -1,7 +1,22 @@
+using Pipeline.Api.Aggregates;
+using Pipeline.Api.Events;
+using Pipeline.Api.Http;
+
 var builder = WebApplication.CreateBuilder(args);
+
 builder.AddServiceDefaults();
+builder.AddApiPlatform();
+builder.AddEventIngest();
 builder.AddAggregateQueries();
+
 var app = builder.Build();
+
+app.UseApiPlatform();
 app.MapDefaultEndpoints();
-app.MapGroup("/api").MapAggregatesApi();
+app.MapApiDocumentation();
+
+var api = app.MapApiGroup();
+api.MapEventsApi();
+api.MapAggregatesApi();
+
 app.Run();

@@ -50,6 +50,7 @@ public sealed class QueryApiFixture : IAsyncLifetime
             .UseSetting("Kafka:Consumer:session.timeout.ms", "6000"));
         _ = Sink.Services; // starts the sink
         Api = new WebApplicationFactory<AggregateTotals>().WithWebHostBuilder(host => host
+            .UseSetting("ConnectionStrings:kafka", Kafka.Broker.BootstrapServers)
             .UseSetting("ConnectionStrings:pipelinedb", connectionString)
             .UseSetting("Api:Keys:0", ApiKey));
         _ = Api.Services;

@@ -1,0 +1,122 @@
+using System.Globalization;
+using Confluent.Kafka;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Pipeline.Api.Http;
+
+namespace Pipeline.Api.Events;
+
+/// <summary>
+/// One ingest request, start to end: read the body (415, 413), parse and validate every event
+/// (400) before producing any, produce them all, and wait for the broker (503 for any event not
+/// acknowledged within the produce timeout). Counts what it accepts and rejects.
+/// </summary>
+internal sealed class EventIngest(EventProducer producer, IOptions<IngestOptions> options, IngestMetrics metrics, TimeProvider time)
+{
+    private static readonly string[] SingleMediaTypes = [RequestBody.Json];
+    private static readonly string[] BatchMediaTypes = [RequestBody.Json, RequestBody.Ndjson];
+
+    private const string RetryAdvice =
+        "Retry the events listed in notAcknowledged, with the same ids, after Retry-After seconds: the stream processor counts an id once.";
+
+    public async Task<(ProduceOutcome? Outcome, ProblemHttpResult? Problem)> IngestAsync(HttpRequest request, bool batch)
+    {
+        var endpoint = batch ? IngestMetrics.Batch : IngestMetrics.Single;
+        var settings = options.Value;
+        var rules = new EventRules(time.GetUtcNow(), settings.MaxEventAge, settings.MaxClockSkew, settings.MaxBatchSize);
+
+        var (body, unreadable) = await RequestBody.ReadAsync(request, batch ? BatchMediaTypes : SingleMediaTypes, settings.MaxBodyBytes, request.HttpContext.RequestAborted);
+        if (unreadable is not null)
+        {
+            metrics.Rejected(endpoint, (string)unreadable.ProblemDetails.Extensions[ApiProblems.CodeMember]!, 1);
+            return (null, unreadable);
+        }
+
+        ParsedEvents parsed;
+        using (body)
+        {
+            parsed = !batch ? EventParser.ParseSingle(body!.Content, rules)
+                : body!.MediaType == RequestBody.Ndjson ? EventParser.ParseNdjson(body.Content, rules)
+                : EventParser.ParseArray(body.Content, rules);
+        }
+
+        if (Refuse(parsed, batch, settings) is { } invalid)
+        {
+            metrics.Rejected(endpoint, (string)invalid.ProblemDetails.Extensions[ApiProblems.CodeMember]!, parsed.EventCount);
+            return (null, invalid);
+        }
+
+        var outcome = await producer.ProduceAsync(parsed.Events, endpoint);
+        metrics.Accepted(endpoint, outcome.AcknowledgedCount);
+        if (outcome.AllAcknowledged)
+        {
+            return (outcome, null);
+        }
+
+        var notAcknowledged = outcome.NotAcknowledged();
+        metrics.Rejected(endpoint, ErrorCodes.EventsNotAcknowledged, notAcknowledged.Count);
+        request.HttpContext.Response.Headers.RetryAfter = settings.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+        var problem = new EventsNotAcknowledgedProblem
+        {
+            Status = StatusCodes.Status503ServiceUnavailable,
+            Title = "The broker did not acknowledge every event in time.",
+            Detail = string.Create(CultureInfo.InvariantCulture,
+                $"{notAcknowledged.Count} of {outcome.Events.Count} events were not acknowledged within {settings.ProduceTimeout.TotalSeconds:0.###} s; they may or may not be in Kafka. The {outcome.AcknowledgedCount} acknowledged events are in Kafka. {RetryAdvice}"),
+            NotAcknowledged = notAcknowledged,
+            Acknowledged = outcome.AcknowledgedCount,
+        };
+        return (null, TypedResults.Problem(ApiProblems.WithCode(problem, ErrorCodes.EventsNotAcknowledged)));
+    }
+
+    private static ProblemHttpResult? Refuse(ParsedEvents parsed, bool batch, IngestOptions settings) => parsed.Failure switch
+    {
+        ParseFailure.None => null,
+        ParseFailure.MalformedJson => ApiProblems.Problem(StatusCodes.Status400BadRequest, ErrorCodes.MalformedJson,
+            "The body is not valid JSON.", parsed.Detail),
+        ParseFailure.EmptyBody => ApiProblems.Problem(StatusCodes.Status400BadRequest, ErrorCodes.EmptyBody,
+            "The request body is empty.",
+            batch ? "Send a JSON array of events, or one event per line as application/x-ndjson." : "Send one event as a JSON object."),
+        ParseFailure.EmptyBatch => ApiProblems.Problem(StatusCodes.Status400BadRequest, ErrorCodes.EmptyBatch,
+            "The batch holds no event.", "Send at least one event."),
+        ParseFailure.BatchTooLarge => ApiProblems.Problem(StatusCodes.Status400BadRequest, ErrorCodes.BatchTooLarge,
+            "The batch holds too many events.",
+            string.Create(CultureInfo.InvariantCulture, $"A batch may hold at most {settings.MaxBatchSize} events; nothing was produced.")),
+        _ => TypedResults.Problem(parsed.Errors.ToProblem(string.Create(CultureInfo.InvariantCulture,
+            $"{parsed.Errors.Count} error(s) in a request of {parsed.EventCount} event(s); nothing was produced."))),
+    };
+}
+
+/// <summary>Registers ingest: its options, the idempotent producer, and the services behind the events endpoints.</summary>
+public static class EventIngestExtensions
+{
+    public static WebApplicationBuilder AddEventIngest(this WebApplicationBuilder builder)
+    {
+        IngestOptions.Register(builder.Services);
+
+        // The producer is configured once, at start-up, from the same section the options bind.
+        var ingest = builder.Configuration.GetSection(IngestOptions.SectionName).Get<IngestOptions>() ?? new IngestOptions();
+        builder.AddKafkaProducer<string, byte[]>(configure: config =>
+        {
+            // What a 202 promises: the record is on every in-sync replica, written exactly once.
+            config.EnableIdempotence = true;
+            config.Acks = Acks.All;
+            // librdkafka gives up on a record about when the API stops waiting for it. A record
+            // still queued in the process is then certainly not written (NotPersisted); one already
+            // on the wire may have been (PossiblyPersisted). Hence "may or may not" in a 503.
+            config.MessageTimeoutMs = (int)ingest.ProduceTimeout.TotalMilliseconds;
+            config.ClientId ??= "pipeline-api";
+            // After an outage, reconnect within a couple of seconds rather than librdkafka's 10 s.
+            config.ReconnectBackoffMaxMs ??= 2000;
+            // Delivery reports need only the outcome and the partition and offset.
+            config.DeliveryReportFields = "status";
+        });
+
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<IngestMetrics>();
+        builder.Services.AddSingleton<EventProducer>();
+        builder.Services.AddSingleton<EventIngest>();
+        builder.Services.AddHealthChecks().AddCheck<EventProducerHealthCheck>("event-producer", tags: ["ready"]);
+        return builder;
+    }
+}

@@ -1,0 +1,97 @@
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace Pipeline.Api.Http;
+
+/// <summary>
+/// What every <c>/api</c> endpoint group shares: API-key authentication, the per-key rate limit,
+/// problem details for every error (no stack trace ever leaves the process), and the OpenAPI
+/// document. A feature maps its endpoints on the group <see cref="MapApiGroup"/> returns.
+/// </summary>
+public static class ApiPlatform
+{
+    /// <summary>Registers authentication, rate limiting, problem details and OpenAPI.</summary>
+    public static WebApplicationBuilder AddApiPlatform(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<ApiKeyOptions>()
+            .BindConfiguration(ApiKeyOptions.SectionName)
+            .Validate(o => o.Keys.Length > 0,
+                "No API key is configured: set Api:Keys:0 (environment Api__Keys__0), or run the API from Pipeline.AppHost, " +
+                "which passes its secret parameter 'api-key'.")
+            .Validate(o => o.Keys.All(key => !string.IsNullOrWhiteSpace(key)), "Api:Keys holds an empty key.")
+            .ValidateOnStart();
+        builder.Services.AddSingleton<ApiKeyVerifier>();
+        builder.Services.AddAuthentication(ApiKeyDefaults.Scheme)
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyDefaults.Scheme, configureOptions: null);
+        builder.Services.AddAuthorizationBuilder()
+            .AddPolicy(ApiKeyDefaults.Policy, policy => policy
+                .AddAuthenticationSchemes(ApiKeyDefaults.Scheme)
+                .RequireAuthenticatedUser());
+
+        builder.Services.AddApiRateLimiting();
+
+        // Registered before AddProblemDetails so that it is the writer chosen.
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IProblemDetailsWriter, ProblemJsonWriter>());
+        builder.Services.AddProblemDetails();
+        builder.Services.Configure<ExceptionHandlerOptions>(handler =>
+            handler.StatusCodeSelector = exception => exception is BadHttpRequestException badRequest
+                ? badRequest.StatusCode
+                : StatusCodes.Status500InternalServerError);
+
+        // Numbers are numbers: the OpenAPI schemas must not say a string is accepted for one.
+        builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.NumberHandling = JsonNumberHandling.Strict);
+        builder.Services.AddApiDocumentation();
+        return builder;
+    }
+
+    /// <summary>
+    /// The middleware, in order: exceptions become a logged 500 problem with a trace id; bare error
+    /// statuses (404, 405) become problems; then authentication, authorization, rate limiting.
+    /// </summary>
+    public static WebApplication UseApiPlatform(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseRateLimiter();
+        return app;
+    }
+
+    /// <summary>
+    /// The <c>/api</c> group: every endpoint under it needs an API key and is rate-limited per key,
+    /// and its OpenAPI entry lists the errors every endpoint can answer.
+    /// </summary>
+    public static RouteGroupBuilder MapApiGroup(this WebApplication app)
+    {
+        var api = app.MapGroup("/api");
+        api.RequireAuthorization(ApiKeyDefaults.Policy)
+            .RequireRateLimiting(ApiRateLimiting.PerApiKeyPolicy)
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .ProducesProblem(StatusCodes.Status500InternalServerError)
+            .WithResponseDocumentation(StatusCodes.Status401Unauthorized,
+                "No X-Api-Key header (code api-key-missing), or a key that matches none configured (api-key-invalid).",
+                Example(StatusCodes.Status401Unauthorized, ErrorCodes.ApiKeyMissing, "An API key is required.", "Send your API key in the X-Api-Key header."))
+            .WithResponseDocumentation(StatusCodes.Status429TooManyRequests,
+                "This API key is over its rate limit (code rate-limited). Retry-After says when to retry.",
+                Example(StatusCodes.Status429TooManyRequests, ErrorCodes.RateLimited, "Too many requests for this API key.", "Retry after 1 s."))
+            .WithResponseDocumentation(StatusCodes.Status500InternalServerError,
+                "An unexpected failure (code internal-error). It is logged; quote the traceId.",
+                Example(StatusCodes.Status500InternalServerError, ErrorCodes.InternalError, "An error occurred while processing your request.", null));
+        return api;
+    }
+
+    /// <summary>An example problem body for the OpenAPI document, with the members every problem has.</summary>
+    public static object Example(int status, string code, string title, string? detail) => new Dictionary<string, object?>
+    {
+        ["type"] = "https://tools.ietf.org/html/rfc9110",
+        ["title"] = title,
+        ["status"] = status,
+        ["detail"] = detail,
+        [ApiProblems.CodeMember] = code,
+        [ApiProblems.TraceIdMember] = "4bf92f3577b34da6a3ce929d0e0e4736",
+    };
+}

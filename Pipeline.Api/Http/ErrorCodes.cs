@@ -1,0 +1,102 @@
+namespace Pipeline.Api.Http;
+
+/// <summary>
+/// Every stable error code the API answers with: the problem's <c>code</c> extension says what
+/// went wrong with the request, and a validation problem's <c>errorCodes</c> say, field by field,
+/// what is wrong with each event. Clients may switch on these; they never change meaning.
+/// Add new codes here, with a line in <see cref="Descriptions"/>.
+/// </summary>
+public static class ErrorCodes
+{
+    // What went wrong with the request: the problem's "code".
+    public const string ValidationFailed = "validation-failed";
+    public const string MalformedJson = "malformed-json";
+    public const string EmptyBody = "empty-body";
+    public const string EmptyBatch = "empty-batch";
+    public const string BatchTooLarge = "batch-too-large";
+    public const string ApiKeyMissing = "api-key-missing";
+    public const string ApiKeyInvalid = "api-key-invalid";
+    public const string BodyTooLarge = "body-too-large";
+    public const string UnsupportedMediaType = "unsupported-media-type";
+    public const string RateLimited = "rate-limited";
+    public const string EventsNotAcknowledged = "events-not-acknowledged";
+    public const string BadRequest = "bad-request";
+    public const string NotFound = "not-found";
+    public const string MethodNotAllowed = "method-not-allowed";
+    public const string InternalError = "internal-error";
+
+    // What is wrong with one field of one event: the values of a validation problem's "errorCodes".
+    public const string EventNotAnObject = "event.not-an-object";
+    public const string BatchNotAnArray = "batch.not-an-array";
+    public const string UnknownProperty = "unknown-property";
+    public const string DuplicateProperty = "duplicate-property";
+    public const string InvalidUnicode = "invalid-unicode";
+    public const string IdNotAString = "id.not-a-string";
+    public const string IdEmpty = "id.empty";
+    public const string IdTooLong = "id.too-long";
+    public const string KeyRequired = "key.required";
+    public const string KeyNotAString = "key.not-a-string";
+    public const string KeyEmpty = "key.empty";
+    public const string KeyTooLong = "key.too-long";
+    public const string KeyControlCharacter = "key.control-character";
+    public const string ValueRequired = "value.required";
+    public const string ValueNotANumber = "value.not-a-number";
+    public const string ValueNotFinite = "value.not-finite";
+    public const string TimestampNotAString = "timestamp.not-a-string";
+    public const string TimestampInvalidFormat = "timestamp.invalid-format";
+    public const string TimestampTooOld = "timestamp.too-old";
+    public const string TimestampInFuture = "timestamp.in-future";
+
+    /// <summary>What each code means; the OpenAPI document lists them from here.</summary>
+    public static IReadOnlyDictionary<string, string> Descriptions { get; } = new Dictionary<string, string>
+    {
+        [ValidationFailed] = "400: one or more events are invalid; `errors` and `errorCodes` say which field of which event.",
+        [MalformedJson] = "400: the body (or one NDJSON line) is not well-formed JSON (RFC 8259: no comments, trailing commas, NaN or single quotes; at most 64 levels deep).",
+        [EmptyBody] = "400: the body is empty or only whitespace.",
+        [EmptyBatch] = "400: the batch holds no event.",
+        [BatchTooLarge] = "400: the batch holds more events than Ingest:MaxBatchSize.",
+        [ApiKeyMissing] = "401: no X-Api-Key header.",
+        [ApiKeyInvalid] = "401: the X-Api-Key header matches no configured key.",
+        [BodyTooLarge] = "413: the body is larger than Ingest:MaxBodyBytes.",
+        [UnsupportedMediaType] = "415: the Content-Type is not one the endpoint reads.",
+        [RateLimited] = "429: this API key is over its rate limit; retry after Retry-After seconds.",
+        [EventsNotAcknowledged] = "503: the broker did not acknowledge some events in time; `notAcknowledged` lists them. Retry them with the same ids after Retry-After seconds.",
+        [BadRequest] = "400: the HTTP request itself is malformed.",
+        [NotFound] = "404: no such endpoint.",
+        [MethodNotAllowed] = "405: the endpoint does not take this HTTP method.",
+        [InternalError] = "500: an unexpected failure; it is logged under the problem's traceId.",
+        [EventNotAnObject] = "The event is not a JSON object.",
+        [BatchNotAnArray] = "A JSON batch body is not a JSON array.",
+        [UnknownProperty] = "The event has a property the API does not know (names are case-sensitive).",
+        [DuplicateProperty] = "The event has the same property twice.",
+        [InvalidUnicode] = "A string holds invalid UTF-8 or an unpaired surrogate escape.",
+        [IdNotAString] = "`id` is not a string (or null).",
+        [IdEmpty] = "`id` is an empty string.",
+        [IdTooLong] = "`id` is longer than 128 characters.",
+        [KeyRequired] = "`key` is missing or null.",
+        [KeyNotAString] = "`key` is not a string.",
+        [KeyEmpty] = "`key` is an empty string.",
+        [KeyTooLong] = "`key` is longer than 256 characters.",
+        [KeyControlCharacter] = "`key` holds a control character.",
+        [ValueRequired] = "`value` is missing or null.",
+        [ValueNotANumber] = "`value` is not a JSON number (strings, booleans, objects and arrays are refused).",
+        [ValueNotFinite] = "`value` does not fit a finite double.",
+        [TimestampNotAString] = "`timestamp` is not a string (or null).",
+        [TimestampInvalidFormat] = "`timestamp` is not an RFC 3339 date-time with an offset (Z or ±hh:mm).",
+        [TimestampTooOld] = "`timestamp` is older than Ingest:MaxEventAge.",
+        [TimestampInFuture] = "`timestamp` is further in the future than Ingest:MaxClockSkew.",
+    };
+
+    /// <summary>The request-level code of a problem answered for a bare status (404, 405, 500...).</summary>
+    public static string ForStatus(int status) => status switch
+    {
+        StatusCodes.Status401Unauthorized => ApiKeyMissing,
+        StatusCodes.Status404NotFound => NotFound,
+        StatusCodes.Status405MethodNotAllowed => MethodNotAllowed,
+        StatusCodes.Status413PayloadTooLarge => BodyTooLarge,
+        StatusCodes.Status415UnsupportedMediaType => UnsupportedMediaType,
+        StatusCodes.Status429TooManyRequests => RateLimited,
+        >= 400 and < 500 => BadRequest,
+        _ => InternalError,
+    };
+}

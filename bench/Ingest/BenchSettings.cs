@@ -1,0 +1,57 @@
+using System.Globalization;
+
+namespace Pipeline.Bench.Ingest;
+
+/// <summary>The benchmark's bounds; every one can be given as <c>--name value</c>.</summary>
+internal sealed record BenchSettings(
+    int Events,
+    int SingleEvents,
+    int BatchSize,
+    int BatchConcurrency,
+    int Concurrency,
+    int Partitions,
+    int MaxSeconds,
+    TimeSpan ProduceTimeout)
+{
+    public TimeSpan MaxDuration => TimeSpan.FromSeconds(MaxSeconds);
+
+    public static BenchSettings Parse(string[] args)
+    {
+        var values = new Dictionary<string, int>(StringComparer.Ordinal)
+        {
+            ["events"] = 200_000,
+            ["single-events"] = 20_000,
+            ["batch-size"] = 1_000,
+            ["batch-concurrency"] = 4,
+            ["concurrency"] = 64,
+            ["partitions"] = 8,
+            ["max-seconds"] = 60,
+        };
+        for (var i = 0; i + 1 < args.Length; i += 2)
+        {
+            var name = args[i].TrimStart('-');
+            if (!values.ContainsKey(name))
+            {
+                throw new ArgumentException($"Unknown option --{name}; known: {string.Join(", ", values.Keys.Select(k => "--" + k))}.");
+            }
+
+            values[name] = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
+        }
+
+        return new BenchSettings(
+            Math.Clamp(values["events"], 1_000, 2_000_000),
+            Math.Clamp(values["single-events"], 100, 500_000),
+            Math.Clamp(values["batch-size"], 1, 10_000),
+            Math.Clamp(values["batch-concurrency"], 1, 64),
+            Math.Clamp(values["concurrency"], 1, 512),
+            Math.Clamp(values["partitions"], 1, 64),
+            Math.Clamp(values["max-seconds"], 5, 600),
+            TimeSpan.FromSeconds(30));
+    }
+}
+
+/// <summary>What one phase achieved. A phase cut short by its time bound says so.</summary>
+internal sealed record PhaseResult(string Name, long Events, long Failed, TimeSpan Elapsed, bool TimedOut)
+{
+    public double EventsPerSecond => Events / Elapsed.TotalSeconds;
+}
