@@ -16,12 +16,23 @@ public sealed class PipelineAppFixture : IAsyncLifetime
     /// <summary>How long a resource may take to become healthy on a busy 2-core machine.</summary>
     public static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(3);
 
+    /// <summary>The API key the tests set through the AppHost's <c>api-key</c> parameter.</summary>
+    public const string ApiKey = "apphost-test-key-5f0c1e";
+
     /// <summary>The services the AppHost runs, all of which must become healthy.</summary>
     public static readonly string[] Services = ["api", "stream-processor", "sink"];
 
     private DistributedApplication? _app;
 
     public DistributedApplication App => _app ?? throw new InvalidOperationException("The app has not started.");
+
+    /// <summary>A client of the API process that sends the API key.</summary>
+    public HttpClient CreateApiClient()
+    {
+        var client = App.CreateHttpClient("api");
+        client.DefaultRequestHeaders.Add("X-Api-Key", ApiKey);
+        return client;
+    }
 
     public async Task InitializeAsync()
     {
@@ -41,7 +52,7 @@ public sealed class PipelineAppFixture : IAsyncLifetime
     {
         using var cancellation = new CancellationTokenSource(StartTimeout);
         var appHost = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Pipeline_AppHost>(
-            ["--Pipeline:Infrastructure=local", .. extraArguments],
+            ["--Pipeline:Infrastructure=local", $"--Parameters:api-key={ApiKey}", .. extraArguments],
             (appOptions, _) => appOptions.DisableDashboard = true,
             cancellation.Token);
         appHost.Services.AddLogging(logging => logging
