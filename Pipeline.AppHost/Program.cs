@@ -13,7 +13,7 @@ var migrator = builder.AddProject<Projects.Pipeline_Migrator>("migrator")
 // Generated on first run and kept in the AppHost's user secrets; see README.md to read or set it.
 var apiKey = builder.AddParameter("api-key", new GenerateParameterDefault { MinLength = 32, Special = false }, secret: true, persist: true);
 
-infrastructure.ConnectToKafka(builder.AddProject<Projects.Pipeline_Api>("api"))
+var api = infrastructure.ConnectToKafka(builder.AddProject<Projects.Pipeline_Api>("api"))
     .WithReference(database)
     .WithEnvironment("Api__Keys__0", apiKey)
     .WaitForCompletion(migrator)
@@ -28,5 +28,14 @@ infrastructure.ConnectToKafka(builder.AddProject<Projects.Pipeline_Sink>("sink")
     .WithReference(database)
     .WaitForCompletion(migrator)
     .WithHttpHealthCheck("/health");
+
+// Not started with the rest: press Start on it in the dashboard to watch traffic flow
+// through the pipeline; it then checks every aggregate it caused (--verify).
+builder.AddProject<Projects.Pipeline_LoadGenerator>("load-generator")
+    .WithReference(api)
+    .WithEnvironment("PIPELINE_API_KEY", apiKey)
+    .WithArgs("--rate", "200", "--duration", "60s", "--keys", "50", "--duplicates", "0.01", "--verify")
+    .WaitFor(api)
+    .WithExplicitStart();
 
 builder.Build().Run();

@@ -72,12 +72,13 @@ internal static class LoadCommand
                 return UsageOrRunFailed;
             }
 
-            return await RunAsync(options, output, progressOutput, time, cancellationToken);
+            return (await RunAsync(options, output, progressOutput, time, cancellationToken)).ExitCode;
         });
         return root;
     }
 
-    public static async Task<int> RunAsync(LoadOptions options, TextWriter output, TextWriter progressOutput, TimeProvider time, CancellationToken cancellationToken)
+    /// <summary>Sends, optionally verifies, prints the summary; the outcome keeps the truth for a later check.</summary>
+    public static async Task<LoadOutcome> RunAsync(LoadOptions options, TextWriter output, TextWriter progressOutput, TimeProvider time, CancellationToken cancellationToken)
     {
         using var http = IngestClient.CreateHttpClient(options.Api, options.ApiKey, options.Concurrency);
         var truth = new Truth(options.Windows);
@@ -109,12 +110,10 @@ internal static class LoadCommand
         var summary = new LoadSummary(options, statistics, truth, sendingTook, verification);
         await output.WriteLineAsync(options.Json ? JsonSerializer.Serialize(summary.ToJson(), new JsonSerializerOptions { WriteIndented = true }) : summary.ToText());
 
-        if (statistics.AcceptedEvents == 0)
-        {
-            return UsageOrRunFailed;
-        }
-
-        return verification is { Passed: false } ? VerificationFailed : Success;
+        var exitCode = statistics.AcceptedEvents == 0 ? UsageOrRunFailed
+            : verification is { Passed: false } ? VerificationFailed
+            : Success;
+        return new(exitCode, truth, verification);
     }
 
     private static Uri ResolveApi(string? given)
@@ -137,3 +136,6 @@ internal static class LoadCommand
 
     private static double Share(double value, string name) => value is >= 0 and < 1 ? value : throw new FormatException($"{name} must be at least 0 and below 1.");
 }
+
+/// <summary>How a run ended, with what it knows to be true.</summary>
+internal sealed record LoadOutcome(int ExitCode, Truth Truth, Verification? Verification);
