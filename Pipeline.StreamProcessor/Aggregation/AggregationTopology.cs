@@ -30,9 +30,9 @@ internal static class AggregationTopology
                 .WithCachingDisabled());
 
         builder
-            .Stream(Topics.Events, new ByteArraySerDes(), new ByteArraySerDes(), "read-events")
+            .Stream(Topics.Events, new SourceKeySerDes(), new ByteArraySerDes(), "read-events")
             .Transform(
-                TransformerBuilder.New<byte[], byte[], byte[], ProcessorOutput>()
+                TransformerBuilder.New<SourceKey, byte[], byte[], ProcessorOutput>()
                     .Transformer<EventAggregator>(blueprint)
                     .StateStore(aggregates)
                     .Build(),

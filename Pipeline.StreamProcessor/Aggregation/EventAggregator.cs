@@ -41,7 +41,7 @@ internal sealed record AggregatorBlueprint(AggregationSettings Settings, StreamP
 /// its newest closed window per size, so a late event is refused for good, also after a restart.
 /// </para>
 /// </summary>
-internal sealed class EventAggregator : ITransformer<byte[], byte[], byte[], ProcessorOutput>
+internal sealed class EventAggregator : ITransformer<SourceKey, byte[], byte[], ProcessorOutput>
 {
     /// <summary>Holds at most this many clean key states in memory; beyond it they are read back from the store.</summary>
     internal const int MaxCachedKeys = 100_000;
@@ -95,7 +95,7 @@ internal sealed class EventAggregator : ITransformer<byte[], byte[], byte[], Pro
         context.Schedule(Settings.PunctuationInterval, PunctuationType.PROCESSING_TIME, Punctuate);
     }
 
-    public Record<byte[], ProcessorOutput>? Process(Record<byte[], byte[]> record)
+    public Record<byte[], ProcessorOutput>? Process(Record<SourceKey, byte[]> record)
     {
         // Streamiz processes records only for running tasks, whose stores are fully restored.
         Recover();
@@ -110,7 +110,7 @@ internal sealed class EventAggregator : ITransformer<byte[], byte[], byte[], Pro
         activity?.SetTag("messaging.destination.partition.id", source.Partition.Value.ToString(CultureInfo.InvariantCulture));
         activity?.SetTag("messaging.kafka.offset", source.Offset.Value);
 
-        if (!EventReader.TryRead(record.Key, record.Value, out var accepted, out var rejection))
+        if (!EventReader.TryRead(record.Key.Bytes, record.Value, out var accepted, out var rejection))
         {
             activity?.SetTag("pipeline.outcome", "dead-letter");
             DeadLetter(record, rejection!);
@@ -451,7 +451,7 @@ internal sealed class EventAggregator : ITransformer<byte[], byte[], byte[], Pro
         return _clock;
     }
 
-    private void DeadLetter(Record<byte[], byte[]> record, Rejection rejection)
+    private void DeadLetter(Record<SourceKey, byte[]> record, Rejection rejection)
     {
         var source = record.TopicPartitionOffset;
         var headers = new Headers();
@@ -470,7 +470,7 @@ internal sealed class EventAggregator : ITransformer<byte[], byte[], byte[], Pro
         AddText(headers, DeadLetterHeaders.SourcePartition, source.Partition.Value.ToString(CultureInfo.InvariantCulture));
         AddText(headers, DeadLetterHeaders.SourceOffset, source.Offset.Value.ToString(CultureInfo.InvariantCulture));
         _context.SetHeaders(headers);
-        _context.Forward(record.Key, new ProcessorOutput(Topics.DeadLetter, record.Value));
+        _context.Forward(record.Key.Bytes!, new ProcessorOutput(Topics.DeadLetter, record.Value));
         Metrics.DeadLettered.Add(1, new KeyValuePair<string, object?>("reason", rejection.Reason));
         Log.DeadLettered(Blueprint.Logger, source.Topic, source.Partition.Value, source.Offset.Value, rejection.Reason, rejection.Detail);
     }

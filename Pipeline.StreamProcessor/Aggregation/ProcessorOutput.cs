@@ -39,3 +39,18 @@ internal sealed class PartitionByKey : IStreamPartitioner<byte[], ProcessorOutpu
     public Partition Partition(string topic, byte[] key, ProcessorOutput value, Partition sourcePartition, int numPartitions) =>
         Confluent.Kafka.Partition.Any;
 }
+
+/// <summary>
+/// The key of a record on the events topic, possibly absent. Streamiz silently drops records
+/// with a null key before a stateful processor; wrapped, they reach the processor and are
+/// dead-lettered like any other bad record.
+/// </summary>
+internal readonly record struct SourceKey(byte[]? Bytes);
+
+/// <summary>Reads event record keys as they are, null included.</summary>
+internal sealed class SourceKeySerDes : AbstractSerDes<SourceKey>
+{
+    public override byte[]? Serialize(SourceKey data, SerializationContext context) => data.Bytes;
+
+    public override SourceKey Deserialize(byte[]? data, SerializationContext context) => new(data);
+}
