@@ -38,8 +38,12 @@ internal static class StreamConfiguration
             ProductionExceptionHandler = _ => ProductionExceptionHandlerResponse.FAIL,
             InnerExceptionHandler = _ => ExceptionHandlerResponse.FAIL,
             LogProcessingSummary = TimeSpan.FromMinutes(1),
-            Logger = loggerFactory,
         };
+
+        if (loggerFactory is not null)
+        {
+            config.Logger = loggerFactory;
+        }
 
         if (!exactlyOnce)
         {
