@@ -61,7 +61,7 @@ public sealed class RestartTests
         var recordsBeforeReplay = reader.Records;
 
         RewindGroup(pipeline);
-        var second = Start(pipeline, metrics);
+        var second = Start(pipeline, metrics: metrics);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         while (processed.Total < pipeline.Sent.Count && DateTime.UtcNow < deadline)
         {
@@ -80,6 +80,52 @@ public sealed class RestartTests
         Assert.Empty(reader.Breaches);
         Assert.True(reader.Records - recordsBeforeReplay <= reader.Latest.Count, "Replays must not produce new versions.");
         await Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task AQuietKeysLastWindowIsClosedByTheWallClockAfterARestartWithNoNewEvents()
+    {
+        var applicationId = "quiet-" + Guid.NewGuid().ToString("N")[..8];
+        using var pipeline = new LocalPipeline(applicationId);
+        using var reader = new AggregatesReader(pipeline.Broker.BootstrapServers);
+        var shortWindows = new AggregationOptions { Windows = ["2s"], Grace = "1s" };
+        var now = DateTimeOffset.UtcNow;
+        // Events at the start of a 2 s window that ends at least 1.5 s from now.
+        var windowStart = DateTimeOffset.FromUnixTimeMilliseconds(now.ToUnixTimeMilliseconds() / 2000 * 2000 + 2000);
+        var random = new Random(3);
+        var events = Enumerable.Range(0, 200)
+            .Select(i => new PipelineEvent($"id-{i}", $"key-{random.Next(20)}", i % 7, windowStart.AddMilliseconds(random.Next(0, 1000))))
+            .ToList();
+
+        var first = Start(pipeline, options: shortWindows);
+        pipeline.Produce(events);
+        var open = events.GroupBy(e => e.Key).ToDictionary(
+            group => new AggregateId(group.Key, "2s", windowStart),
+            group => ((long)group.Count(), group.Sum(e => e.Value), group.Min(e => e.Value), group.Max(e => e.Value)));
+        foreach (var key in open.Keys.ToList())
+        {
+            open[new AggregateId(key.Key, WindowNames.AllTime, WindowNames.AllTimeStart)] = open[key];
+        }
+
+        Assert.True(reader.WaitFor(open, TimeSpan.FromSeconds(20)), "The first run did not settle.");
+        Assert.DoesNotContain(reader.Latest.Values, update => update.Final);
+        first.Dispose();
+
+        // The windows end while nothing runs; the restarted processor gets no new event at all.
+        await Task.Delay(windowStart.AddSeconds(3) - DateTimeOffset.UtcNow + TimeSpan.FromMilliseconds(200));
+        var second = Start(pipeline, options: shortWindows);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (DateTime.UtcNow < deadline && reader.Latest.Values.Count(update => update.Final) < open.Keys.Count(id => id.Window == "2s"))
+        {
+            reader.ReadFor(TimeSpan.FromMilliseconds(200));
+        }
+
+        second.Dispose();
+
+        var finals = reader.Latest.Values.Where(update => update.Final).ToList();
+        Assert.Equal(open.Keys.Where(id => id.Window == "2s").OrderBy(id => id.Key), finals.Select(update => update.Id).OrderBy(id => id.Key));
+        Assert.All(finals, final => Assert.Equal(open[final.Id], (final.Count, final.Sum, final.Min, final.Max)));
+        Assert.Empty(reader.Breaches);
     }
 
     private static void RewindGroup(LocalPipeline pipeline)
@@ -106,16 +152,15 @@ public sealed class RestartTests
         consumer.Close();
     }
 
-    private static KafkaStream Start(LocalPipeline pipeline, StreamProcessorMetrics? metrics = null)
+    private static KafkaStream Start(LocalPipeline pipeline, StreamProcessorMetrics? metrics = null, AggregationOptions? options = null)
     {
-        var options = new StreamProcessorOptions { ApplicationId = pipeline.ApplicationId };
         var blueprint = new AggregatorBlueprint(
-            AggregationSettings.From(new AggregationOptions { Grace = "1h" }),
+            AggregationSettings.From(options ?? new AggregationOptions { Grace = "1h" }),
             metrics ?? new StreamProcessorMetrics(new Meter(StreamProcessorTelemetry.Name)),
             NullLogger.Instance);
         var stream = new KafkaStream(
             AggregationTopology.Build(blueprint, StateStoreKind.InMemory),
-            StreamConfiguration.Create(options, pipeline.Broker.BootstrapServers, loggerFactory: null));
+            StreamConfiguration.Create(new StreamProcessorOptions { ApplicationId = pipeline.ApplicationId }, pipeline.Broker.BootstrapServers, loggerFactory: null));
         stream.StartAsync().GetAwaiter().GetResult();
         return stream;
     }
