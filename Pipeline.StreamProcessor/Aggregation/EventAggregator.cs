@@ -91,7 +91,8 @@ internal sealed class EventAggregator : ITransformer<SourceKey, byte[], byte[], 
         _store = (AggregateStore)context.GetStateStore(StreamProcessorTopology.AggregatesStore);
         _eventIds = (IKeyValueStore<string, byte[]>)context.GetStateStore(StreamProcessorTopology.EventIdsStore);
         _lifecycle = TaskLifecycle.Of(context);
-        _store.OnFlush(WriteChanges);
+        _store.OnFlush(ThreadCommit.WriteAll);
+        ThreadCommit.Join(this);
         context.Schedule(Settings.PunctuationInterval, PunctuationType.PROCESSING_TIME, Punctuate);
     }
 
@@ -169,6 +170,7 @@ internal sealed class EventAggregator : ITransformer<SourceKey, byte[], byte[], 
     public void Close()
     {
         _store?.OnFlush(null);
+        ThreadCommit.Leave(this);
     }
 
     private void Apply(AcceptedEvent accepted, long offset, KeyState state, long now, ActivityContext trace)
@@ -319,8 +321,8 @@ internal sealed class EventAggregator : ITransformer<SourceKey, byte[], byte[], 
         }
     }
 
-    /// <summary>Called by the store at the start of each flush, just before the task commits.</summary>
-    private void WriteChanges()
+    /// <summary>Called (through <see cref="ThreadCommit"/>) at the start of a flush, just before a commit.</summary>
+    internal void WriteChanges()
     {
         foreach (var key in _dirty)
         {

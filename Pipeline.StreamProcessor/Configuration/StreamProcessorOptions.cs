@@ -43,7 +43,14 @@ public sealed partial class StreamProcessorOptions
     public string CommitInterval { get; set; } = "100ms";
 
     /// <summary>The longest one poll of the broker waits for more records before processing what it has.</summary>
-    public string PollInterval { get; set; } = "20ms";
+    public string PollInterval { get; set; } = "10ms";
+
+    /// <summary>
+    /// The longest the broker may hold a fetch that has no new records. A real broker answers as
+    /// soon as records arrive, but the local development broker always waits this long, so it adds
+    /// directly to every update's delay (Kafka's default, 500ms, alone would exceed the emit interval).
+    /// </summary>
+    public string FetchWaitMax { get; set; } = "10ms";
 
     /// <summary>How long the group waits for a silent instance before handing its partitions to the others.</summary>
     public string SessionTimeout { get; set; } = "6s";
@@ -87,6 +94,7 @@ internal sealed class StreamProcessorOptionsValidator(IOptions<AggregationOption
 
         AggregationOptionsValidator.RequireDuration(failures, "StreamProcessor:CommitInterval", options.CommitInterval, TimeSpan.FromMilliseconds(10), "at least 10ms");
         AggregationOptionsValidator.RequireDuration(failures, "StreamProcessor:PollInterval", options.PollInterval, TimeSpan.FromMilliseconds(1), "at least 1ms");
+        AggregationOptionsValidator.RequireDuration(failures, "StreamProcessor:FetchWaitMax", options.FetchWaitMax, TimeSpan.Zero, "0ms or more");
         AggregationOptionsValidator.RequireDuration(failures, "StreamProcessor:SessionTimeout", options.SessionTimeout, TimeSpan.FromSeconds(1), "at least 1s");
         if (!Enum.IsDefined(options.Guarantee))
         {

@@ -24,6 +24,7 @@ internal static class StreamConfiguration
             CommitIntervalMs = (long)Parse(options.CommitInterval).TotalMilliseconds,
             PollMs = (long)Parse(options.PollInterval).TotalMilliseconds,
             MaxPollRecords = 1000,
+            FetchWaitMaxMs = (int)Parse(options.FetchWaitMax).TotalMilliseconds,
             SessionTimeoutMs = (int)sessionTimeout.TotalMilliseconds,
             HeartbeatIntervalMs = Math.Max(100, (int)sessionTimeout.TotalMilliseconds / 3),
             AutoOffsetReset = AutoOffsetReset.Earliest,
