@@ -1,4 +1,5 @@
 using Confluent.Kafka;
+using Pipeline.StreamProcessor.Aggregation;
 using Pipeline.StreamProcessor.Configuration;
 using Streamiz.Kafka.Net;
 using Streamiz.Kafka.Net.Errors;
@@ -6,9 +7,16 @@ using Streamiz.Kafka.Net.SerDes;
 
 namespace Pipeline.StreamProcessor.Hosting;
 
-/// <summary>Turns the validated options into Streamiz's configuration.</summary>
+/// <summary>Turns the validated options into Streamiz's configuration and a ready-to-start stream.</summary>
 internal static class StreamConfiguration
 {
+    /// <summary>The processor's Streamiz application: its topology, configuration and Kafka clients.</summary>
+    public static KafkaStream CreateStream(AggregatorBlueprint blueprint, StreamProcessorOptions options, string bootstrapServers, ILoggerFactory? loggerFactory)
+    {
+        var config = Create(options, bootstrapServers, loggerFactory);
+        return new KafkaStream(AggregationTopology.Build(blueprint, options.StateStore), config, new SteadyPollingKafkaSupplier(config));
+    }
+
     public static StreamConfig Create(StreamProcessorOptions options, string bootstrapServers, ILoggerFactory? loggerFactory)
     {
         var sessionTimeout = Parse(options.SessionTimeout);

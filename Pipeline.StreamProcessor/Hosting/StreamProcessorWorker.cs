@@ -39,9 +39,7 @@ internal sealed class StreamProcessorWorker(
 
             Log.Starting(logger, settings.ApplicationId, bootstrapServers, settings.Threads, settings.Guarantee.ToString(), settings.StateStore.ToString());
             var stopped = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-            var stream = new KafkaStream(
-                AggregationTopology.Build(blueprint, settings.StateStore),
-                StreamConfiguration.Create(settings, bootstrapServers, loggerFactory));
+            var stream = StreamConfiguration.CreateStream(blueprint, settings, bootstrapServers, loggerFactory);
             stream.StateChanged += (oldState, newState) =>
             {
                 status.Set(newState.ToString());

@@ -158,9 +158,8 @@ public sealed class RestartTests
             AggregationSettings.From(options ?? new AggregationOptions { Grace = "1h" }),
             metrics ?? new StreamProcessorMetrics(new Meter(StreamProcessorTelemetry.Name)),
             NullLogger.Instance);
-        var stream = new KafkaStream(
-            AggregationTopology.Build(blueprint, StateStoreKind.InMemory),
-            StreamConfiguration.Create(new StreamProcessorOptions { ApplicationId = pipeline.ApplicationId }, pipeline.Broker.BootstrapServers, loggerFactory: null));
+        var stream = StreamConfiguration.CreateStream(
+            blueprint, new StreamProcessorOptions { ApplicationId = pipeline.ApplicationId }, pipeline.Broker.BootstrapServers, NullLoggerFactory.Instance);
         stream.StartAsync().GetAwaiter().GetResult();
         return stream;
     }

@@ -172,9 +172,8 @@ static ProcessorRun RunProcessor(string bootstrapServers, int count, int unique)
     listener.Start();
 
     var blueprint = new AggregatorBlueprint(AggregationSettings.From(new AggregationOptions { Grace = "1h" }), metrics, NullLogger.Instance);
-    using var stream = new KafkaStream(
-        AggregationTopology.Build(blueprint, StateStoreKind.InMemory),
-        StreamConfiguration.Create(new StreamProcessorOptions { ApplicationId = ApplicationId }, bootstrapServers, NullLoggerFactory.Instance));
+    using var stream = StreamConfiguration.CreateStream(
+        blueprint, new StreamProcessorOptions { ApplicationId = ApplicationId }, bootstrapServers, NullLoggerFactory.Instance);
     using var reader = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
     {
         BootstrapServers = bootstrapServers,
