@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Net;
 
 namespace Pipeline.Tests.StreamProcessor;
 
@@ -92,6 +93,36 @@ internal sealed class ProcessorProcess : IDisposable
         throw new TimeoutException($"{Name} did not become healthy within {timeout}.{Environment.NewLine}{Output}");
     }
 
+    /// <summary>The last <c>/health</c> answer after <paramref name="after"/>.</summary>
+    public async Task<(HttpStatusCode Status, string Body)> Health(TimeSpan after)
+    {
+        await Task.Delay(after);
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{Port}"), Timeout = TimeSpan.FromSeconds(5) };
+        using var response = await http.GetAsync("/health");
+        return (response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    /// <summary>Waits for the process to end and for its output to be read to the end.</summary>
+    public async Task<(HttpStatusCode Status, string Body)> Alive()
+    {
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{Port}"), Timeout = TimeSpan.FromSeconds(5) };
+        using var response = await http.GetAsync("/alive");
+        return (response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    public bool WaitForExit(TimeSpan timeout)
+    {
+        if (!_process.WaitForExit(timeout))
+        {
+            return false;
+        }
+
+        _process.WaitForExit();
+        return true;
+    }
+
+    public int ExitCode => _process.ExitCode;
+
     /// <summary>SIGKILL: the process gets no chance to flush, commit or leave the group.</summary>
     public void KillNine()
     {
@@ -102,7 +133,7 @@ internal sealed class ProcessorProcess : IDisposable
         }
     }
 
-    public string Output => $"--- {Name} ---{Environment.NewLine}{string.Join(Environment.NewLine, _output.TakeLast(40))}";
+    public string Output => $"--- {Name} ---{Environment.NewLine}{string.Join(Environment.NewLine, _output.TakeLast(60))}";
 
     public void Dispose()
     {
