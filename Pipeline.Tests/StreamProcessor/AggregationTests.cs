@@ -8,10 +8,12 @@ public sealed class AggregationTests
 {
     private static readonly TimeSpan Minute = TimeSpan.FromMinutes(1);
 
-    [Fact]
-    public void EventsAreSummarisedExactlyPerEpochAlignedWindowAndAllTime()
+    [Theory]
+    [InlineData(StateStoreKind.InMemory)]
+    [InlineData(StateStoreKind.RocksDb)]
+    public void EventsAreSummarisedExactlyPerEpochAlignedWindowAndAllTime(StateStoreKind stateStore)
     {
-        using var driver = new ProcessorDriver();
+        using var driver = new ProcessorDriver(stateStore: stateStore);
         var hour = driver.FutureHour;
         // Values exactly representable in binary, so every statistic has one right answer.
         driver.Send("sensor-1", 1.5, hour.AddSeconds(1));

@@ -1,7 +1,10 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 using Pipeline.StreamProcessor.Aggregation;
+using Pipeline.ServiceDefaults.Contracts;
 using Pipeline.StreamProcessor.Configuration;
+using Pipeline.StreamProcessor.Hosting;
+using Streamiz.Kafka.Net;
 
 namespace Pipeline.Tests.StreamProcessor;
 
@@ -74,6 +77,23 @@ public sealed class OptionsTests
         Assert.Contains(result.Failures!, failure => failure.Contains("ConnectionStrings:kafka", StringComparison.Ordinal));
         Assert.Contains(result.Failures!, failure => failure.StartsWith("StreamProcessor:ApplicationId", StringComparison.Ordinal));
         Assert.Contains(result.Failures!, failure => failure.StartsWith("StreamProcessor:Threads", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void TheGuaranteeAndIntervalsReachStreamizAsConfigured()
+    {
+        var exactlyOnce = StreamConfiguration.Create(
+            new StreamProcessorOptions { Guarantee = ProcessingGuaranteeSetting.ExactlyOnce, CommitInterval = "150ms", PollInterval = "15ms", SessionTimeout = "9s", Threads = 3 },
+            "127.0.0.1:9092",
+            loggerFactory: null);
+        var atLeastOnce = StreamConfiguration.Create(new StreamProcessorOptions(), "127.0.0.1:9092", loggerFactory: null);
+
+        Assert.Equal(ProcessingGuarantee.EXACTLY_ONCE, exactlyOnce.Guarantee);
+        Assert.Equal((150L, 15L, 9000, 3), (exactlyOnce.CommitIntervalMs, exactlyOnce.PollMs, exactlyOnce.SessionTimeoutMs!.Value, exactlyOnce.NumStreamThreads));
+        Assert.Equal(ProcessingGuarantee.AT_LEAST_ONCE, atLeastOnce.Guarantee);
+        Assert.Equal(100L, atLeastOnce.CommitIntervalMs);
+        Assert.True(atLeastOnce.EnableIdempotence);
+        Assert.Equal(StreamProcessorTopology.DefaultApplicationId, atLeastOnce.ApplicationId);
     }
 
     [Fact]

@@ -25,8 +25,9 @@ internal sealed class ProcessorDriver : IDisposable
     private readonly TestOutputTopic<byte[], byte[]> _deadLetters;
     private readonly MeterListener _listener = new();
     private readonly Dictionary<string, long> _measurements = [];
+    private readonly string _stateDirectory = Path.Combine(Path.GetTempPath(), "processor-tests-" + Guid.NewGuid().ToString("N"));
 
-    public ProcessorDriver(AggregationOptions? options = null)
+    public ProcessorDriver(AggregationOptions? options = null, StateStoreKind stateStore = StateStoreKind.InMemory)
     {
         Settings = AggregationSettings.From(options ?? new AggregationOptions());
         Meter = new Meter(StreamProcessorTelemetry.Name);
@@ -64,8 +65,9 @@ internal sealed class ProcessorDriver : IDisposable
             ApplicationId = "processor-tests",
             DefaultKeySerDes = new ByteArraySerDes(),
             DefaultValueSerDes = new ByteArraySerDes(),
+            StateDir = _stateDirectory,
         };
-        _driver = new TopologyTestDriver(AggregationTopology.Build(blueprint, StateStoreKind.InMemory), config);
+        _driver = new TopologyTestDriver(AggregationTopology.Build(blueprint, stateStore), config);
         _events = _driver.CreateInputTopic(Topics.Events, new ByteArraySerDes(), new ByteArraySerDes());
         _aggregates = _driver.CreateOutputTopic(Topics.Aggregates, TimeSpan.FromMilliseconds(50), new ByteArraySerDes(), new ByteArraySerDes());
         _deadLetters = _driver.CreateOutputTopic(Topics.DeadLetter, TimeSpan.FromMilliseconds(50), new ByteArraySerDes(), new ByteArraySerDes());
@@ -132,5 +134,9 @@ internal sealed class ProcessorDriver : IDisposable
         _driver.Dispose();
         _listener.Dispose();
         Meter.Dispose();
+        if (Directory.Exists(_stateDirectory))
+        {
+            Directory.Delete(_stateDirectory, recursive: true);
+        }
     }
 }
