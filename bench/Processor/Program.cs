@@ -206,6 +206,16 @@ static ProcessorRun RunProcessor(string bootstrapServers, int count, int unique)
         }
     }
 
+    // Read what is left of the burst first, so the latency phase starts from a quiet pipeline.
+    var quietSince = Stopwatch.StartNew();
+    while (quietSince.Elapsed < TimeSpan.FromSeconds(1))
+    {
+        if (reader.Consume(TimeSpan.FromMilliseconds(50)) is not null)
+        {
+            quietSince.Restart();
+        }
+    }
+
     var latency = MeasureLatency(bootstrapServers, reader);
     return new ProcessorRun(count / firstToLast.TotalSeconds, firstToLast, emitted, Matches(allTime), latency);
 }
@@ -218,6 +228,9 @@ static bool Matches(Dictionary<string, AggregateRecord> allTime) =>
 static string MeasureLatency(string bootstrapServers, IConsumer<byte[], byte[]> reader)
 {
     using var producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig { BootstrapServers = bootstrapServers, EnableIdempotence = true, Acks = Acks.All, LingerMs = 0 }).Build();
+    // Connected and holding its producer id before the clock starts.
+    producer.Produce("raw-aggregates", new Message<byte[], byte[]> { Value = [0] });
+    producer.Flush(TimeSpan.FromSeconds(10));
     var pending = new Dictionary<string, Queue<(long Count, long SentAt)>>();
     var counts = new Dictionary<string, long>();
     var latencies = new List<double>();
