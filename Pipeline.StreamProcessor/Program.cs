@@ -1,5 +1,12 @@
+using Pipeline.StreamProcessor;
+
 var builder = WebApplication.CreateBuilder(args);
+
 builder.AddServiceDefaults();
+builder.AddStreamProcessor();
+
 var app = builder.Build();
+
 app.MapDefaultEndpoints();
+
 app.Run();

@@ -1,0 +1,68 @@
+using Confluent.Kafka;
+using Pipeline.StreamProcessor.Aggregation;
+using Pipeline.StreamProcessor.Configuration;
+using Streamiz.Kafka.Net;
+using Streamiz.Kafka.Net.Errors;
+using Streamiz.Kafka.Net.SerDes;
+
+namespace Pipeline.StreamProcessor.Hosting;
+
+/// <summary>Turns the validated options into Streamiz's configuration and a ready-to-start stream.</summary>
+internal static class StreamConfiguration
+{
+    /// <summary>The processor's Streamiz application: its topology, configuration and Kafka clients.</summary>
+    public static KafkaStream CreateStream(AggregatorBlueprint blueprint, StreamProcessorOptions options, string bootstrapServers, ILoggerFactory? loggerFactory)
+    {
+        var config = Create(options, bootstrapServers, loggerFactory);
+        return new KafkaStream(AggregationTopology.Build(blueprint, options.StateStore), config, new SteadyPollingKafkaSupplier(config));
+    }
+
+    public static StreamConfig Create(StreamProcessorOptions options, string bootstrapServers, ILoggerFactory? loggerFactory)
+    {
+        var sessionTimeout = Parse(options.SessionTimeout);
+        var exactlyOnce = options.Guarantee == ProcessingGuaranteeSetting.ExactlyOnce;
+        var config = new StreamConfig
+        {
+            ApplicationId = options.ApplicationId,
+            ClientId = $"{options.ApplicationId}-{Environment.MachineName}-{Environment.ProcessId}",
+            BootstrapServers = bootstrapServers,
+            NumStreamThreads = options.Threads,
+            // Guarantee first: setting it resets the commit interval.
+            Guarantee = exactlyOnce ? ProcessingGuarantee.EXACTLY_ONCE : ProcessingGuarantee.AT_LEAST_ONCE,
+            CommitIntervalMs = (long)Parse(options.CommitInterval).TotalMilliseconds,
+            PollMs = (long)Parse(options.PollInterval).TotalMilliseconds,
+            MaxPollRecords = 1000,
+            FetchWaitMaxMs = (int)Parse(options.FetchWaitMax).TotalMilliseconds,
+            SessionTimeoutMs = (int)sessionTimeout.TotalMilliseconds,
+            HeartbeatIntervalMs = Math.Max(100, (int)sessionTimeout.TotalMilliseconds / 3),
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+            // Topics are created up front; never let a typo create one with the wrong partition count.
+            AllowAutoCreateTopics = false,
+            Acks = Acks.All,
+            StateDir = options.StateDirectory,
+            DefaultKeySerDes = new ByteArraySerDes(),
+            DefaultValueSerDes = new ByteArraySerDes(),
+            // Emitted updates rely on every produced record being acknowledged before a commit
+            // completes: a failed delivery must stop the task, never be skipped.
+            ProductionExceptionHandler = _ => ProductionExceptionHandlerResponse.FAIL,
+            InnerExceptionHandler = _ => ExceptionHandlerResponse.FAIL,
+            LogProcessingSummary = TimeSpan.FromMinutes(1),
+        };
+
+        if (loggerFactory is not null)
+        {
+            config.Logger = loggerFactory;
+        }
+
+        if (!exactlyOnce)
+        {
+            // Keeps each changelog partition in write order across retries, which recovery relies on.
+            config.EnableIdempotence = true;
+        }
+
+        return config;
+    }
+
+    private static TimeSpan Parse(string value) =>
+        Durations.TryParse(value, out var duration) ? duration : throw new InvalidOperationException($"'{value}' is not a duration.");
+}

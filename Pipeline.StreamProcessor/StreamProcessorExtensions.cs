@@ -1,0 +1,30 @@
+using Microsoft.Extensions.Options;
+using Pipeline.StreamProcessor.Configuration;
+using Pipeline.StreamProcessor.Hosting;
+using Pipeline.StreamProcessor.Telemetry;
+
+namespace Pipeline.StreamProcessor;
+
+/// <summary>Registers the stream processor: its options, the worker that runs Streamiz, telemetry and health.</summary>
+internal static class StreamProcessorExtensions
+{
+    public static IHostApplicationBuilder AddStreamProcessor(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<IValidateOptions<AggregationOptions>, AggregationOptionsValidator>();
+        builder.Services.AddOptions<AggregationOptions>()
+            .BindConfiguration(AggregationOptions.SectionName)
+            .ValidateOnStart();
+
+        builder.Services.AddSingleton<IValidateOptions<StreamProcessorOptions>, StreamProcessorOptionsValidator>();
+        builder.Services.AddOptions<StreamProcessorOptions>()
+            .BindConfiguration(StreamProcessorOptions.SectionName)
+            .ValidateOnStart();
+
+        builder.Services.AddSingleton(services => new StreamProcessorMetrics(services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
+        builder.Services.AddSingleton<StreamProcessorStatus>();
+        builder.Services.AddHostedService<StreamProcessorWorker>();
+        builder.Services.AddHealthChecks().AddCheck<StreamProcessorHealthCheck>("stream-processor", tags: ["ready"]);
+
+        return builder;
+    }
+}

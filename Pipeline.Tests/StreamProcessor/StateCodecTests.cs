@@ -1,0 +1,55 @@
+using Pipeline.StreamProcessor.Aggregation;
+
+namespace Pipeline.Tests.StreamProcessor;
+
+public sealed class StateCodecTests
+{
+    [Fact]
+    public void AKeysStateReadsBackAsItWasWritten()
+    {
+        var state = new KeyState { LastAppliedOffset = 41 };
+        state.ClosedThrough[60_000] = 1_700_000_040_000;
+        var window = state.Window(new WindowSize(60_000, "1m"), 1_700_000_040_000, out _);
+        window.Add(0.1, 1_700_000_000_123, default);
+        window.Add(0.2, 1_700_000_000_124, default);
+        window.EmittedVersion = 1;
+        window.Close(1_700_000_000_200);
+        state.AllTime().Add(-3.5, 1_700_000_000_300, default);
+
+        var read = StateCodec.ReadKeyState(StateCodec.Write(state));
+
+        Assert.Equal(41, read.LastAppliedOffset);
+        Assert.Equal(state.ClosedThrough, read.ClosedThrough);
+        Assert.Equal(2, read.Aggregates.Count);
+        for (var i = 0; i < 2; i++)
+        {
+            var (expected, actual) = (state.Aggregates[i], read.Aggregates[i]);
+            Assert.Equal(
+                (expected.SizeMs, expected.StartMs, expected.Count, expected.Sum, expected.Compensation, expected.Min, expected.Max, expected.Version, expected.EmittedVersion, expected.UpdatedAtMs, expected.Final),
+                (actual.SizeMs, actual.StartMs, actual.Count, actual.Sum, actual.Compensation, actual.Min, actual.Max, actual.Version, actual.EmittedVersion, actual.UpdatedAtMs, actual.Final));
+            Assert.Equal(actual.Version, actual.CapturedVersion);
+        }
+    }
+
+    [Fact]
+    public void CompensatedSummationKeepsWhatPlainAdditionLoses()
+    {
+        var aggregate = new AggregateState();
+        aggregate.Add(1e16, 0, default);
+        for (var i = 0; i < 10; i++)
+        {
+            aggregate.Add(1, 0, default);
+        }
+
+        aggregate.Add(-1e16, 0, default);
+
+        Assert.Equal(10, aggregate.Total);
+    }
+
+    [Fact]
+    public void AnEventIdReadsBackAsItWasWritten()
+    {
+        Assert.Equal((1234567890123L, 1_700_000_000_000L), StateCodec.ReadEventId(StateCodec.WriteEventId(1234567890123, 1_700_000_000_000)));
+        Assert.Equal((0L, 0L), StateCodec.ReadEventId(StateCodec.WriteEventId(0, 0)));
+    }
+}

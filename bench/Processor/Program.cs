@@ -1,0 +1,289 @@
+// Events per second through Pipeline.StreamProcessor (the real Streamiz topology) against a raw
+// Confluent.Kafka consume-transform-produce loop, on the same local Kafka broker, in one run;
+// then the processor's latency from an event to the update that carries it.
+// Usage: dotnet run -c Release --project bench/Processor -- [events] [keys]
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Globalization;
+using System.Text;
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging.Abstractions;
+using Pipeline.AppHost.Kafka;
+using Pipeline.ServiceDefaults.Contracts;
+using Pipeline.StreamProcessor.Aggregation;
+using Pipeline.StreamProcessor.Configuration;
+using Pipeline.StreamProcessor.Hosting;
+using Pipeline.StreamProcessor.Telemetry;
+using Streamiz.Kafka.Net;
+
+const int Partitions = 8;
+const string ApplicationId = "bench-processor";
+const string RawOutput = "raw-aggregates";
+
+var eventCount = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 150_000;
+var keyCount = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1_000;
+
+using var broker = LocalKafkaBroker.Start();
+foreach (var topic in Topics.All.Append(RawOutput).Concat(StreamProcessorTopology.InternalTopics(ApplicationId)))
+{
+    broker.CreateTopic(topic, Partitions);
+}
+
+Console.WriteLine($"{Environment.ProcessorCount} cores, .NET {Environment.Version}, local broker {broker.BootstrapServers}, {Partitions} partitions per topic");
+var produced = Stopwatch.StartNew();
+var unique = ProduceEvents(broker.BootstrapServers, eventCount, keyCount);
+Console.WriteLine($"Produced {eventCount:N0} events ({unique:N0} distinct ids, {keyCount:N0} keys) in {produced.Elapsed.TotalSeconds:F1} s");
+
+var raw = RunRawLoop(broker.BootstrapServers, eventCount);
+Console.WriteLine($"Raw Confluent.Kafka loop:  {raw.Rate,9:N0} events/s ({raw.Elapsed.TotalSeconds:F2} s from first to last event, one output record per event)");
+
+var processor = RunProcessor(broker.BootstrapServers, eventCount, unique);
+Console.WriteLine($"Stream processor:          {processor.Rate,9:N0} events/s ({processor.Elapsed.TotalSeconds:F2} s from first to last event, {processor.Emitted:N0} aggregate records)");
+Console.WriteLine($"Ratio processor / raw:     {processor.Rate / raw.Rate:P0}");
+Console.WriteLine($"All-time totals check:     {(processor.Exact ? "every key's count and sum exact" : "MISMATCH")}");
+Console.WriteLine($"Latency event -> update:   {processor.Latency}");
+return processor.Exact ? 0 : 1;
+
+static int ProduceEvents(string bootstrapServers, int count, int keys)
+{
+    using var producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig
+    {
+        BootstrapServers = bootstrapServers,
+        EnableIdempotence = true,
+        Acks = Acks.All,
+        LingerMs = 20,
+    }).Build();
+    var random = new Random(42);
+    var now = DateTimeOffset.UtcNow;
+    var sent = new List<PipelineEvent>(count);
+    for (var i = 0; i < count; i++)
+    {
+        // One in twenty is a client's retry of an earlier event.
+        var next = sent.Count > 0 && random.Next(20) == 0
+            ? sent[random.Next(sent.Count)]
+            : new PipelineEvent(Guid.NewGuid().ToString("N"), $"key-{random.Next(keys)}", random.Next(-1000, 1000) / 8.0, now.AddMilliseconds(random.Next(-60_000, 60_000)));
+        sent.Add(next);
+        producer.Produce(Topics.Events, new Message<byte[], byte[]>
+        {
+            Key = Encoding.UTF8.GetBytes(next.Key),
+            Value = PipelineJson.Serialize(next),
+            Timestamp = new Timestamp(next.Timestamp),
+        });
+    }
+
+    producer.Flush(TimeSpan.FromMinutes(1));
+    Totals = sent.DistinctBy(e => e.Id).GroupBy(e => e.Key).ToDictionary(g => g.Key, g => ((long)g.Count(), g.Sum(e => e.Value)));
+    return Totals.Values.Sum(total => (int)total.Item1);
+}
+
+// Consume, update per-key window and all-time aggregates in memory, produce the updated all-time
+// aggregate for every event, commit every 100 ms: at-least-once, no dedupe, no state store.
+static (double Rate, TimeSpan Elapsed) RunRawLoop(string bootstrapServers, int count)
+{
+    using var consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
+    {
+        BootstrapServers = bootstrapServers,
+        GroupId = "raw-loop",
+        FetchWaitMaxMs = 20,
+        AutoOffsetReset = AutoOffsetReset.Earliest,
+        EnableAutoCommit = false,
+    }).Build();
+    using var producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig
+    {
+        BootstrapServers = bootstrapServers,
+        EnableIdempotence = true,
+        Acks = Acks.All,
+        LingerMs = 5,
+    }).Build();
+    consumer.Subscribe(Topics.Events);
+
+    var aggregates = new Dictionary<(string Key, long Size, long Start), (long Count, double Sum, double Min, double Max)>();
+    long[] sizes = [60_000, 3_600_000, 0];
+    var clock = new Stopwatch();
+    var lastCommit = TimeSpan.Zero;
+    var consumed = 0;
+    while (consumed < count)
+    {
+        var result = consumer.Consume(TimeSpan.FromMilliseconds(100));
+        if (result is null)
+        {
+            continue;
+        }
+
+        if (consumed++ == 0)
+        {
+            clock.Start();
+        }
+
+        var pipelineEvent = PipelineJson.Deserialize<PipelineEvent>(result.Message.Value);
+        var at = pipelineEvent.Timestamp.ToUnixTimeMilliseconds();
+        (long Count, double Sum, double Min, double Max) allTime = default;
+        foreach (var size in sizes)
+        {
+            var id = (pipelineEvent.Key, size, size == 0 ? 0 : at - at % size);
+            var (n, sum, min, max) = aggregates.GetValueOrDefault(id, (0, 0, double.PositiveInfinity, double.NegativeInfinity));
+            aggregates[id] = allTime = (n + 1, sum + pipelineEvent.Value, Math.Min(min, pipelineEvent.Value), Math.Max(max, pipelineEvent.Value));
+        }
+
+        var record = new AggregateRecord(pipelineEvent.Key, WindowNames.AllTime, WindowNames.AllTimeStart, null,
+            allTime.Count, allTime.Sum, allTime.Min, allTime.Max, allTime.Sum / allTime.Count, false, allTime.Count, DateTimeOffset.UtcNow);
+        producer.Produce(RawOutput, new Message<byte[], byte[]> { Key = PipelineJson.Serialize(record.Id), Value = PipelineJson.Serialize(record) });
+        if (clock.Elapsed - lastCommit > TimeSpan.FromMilliseconds(100))
+        {
+            producer.Flush(TimeSpan.FromSeconds(30));
+            consumer.Commit(result);
+            lastCommit = clock.Elapsed;
+        }
+    }
+
+    producer.Flush(TimeSpan.FromSeconds(30));
+    clock.Stop();
+    consumer.Close();
+    return (count / clock.Elapsed.TotalSeconds, clock.Elapsed);
+}
+
+static ProcessorRun RunProcessor(string bootstrapServers, int count, int unique)
+{
+    using var meter = new Meter(StreamProcessorTelemetry.Name);
+    var metrics = new StreamProcessorMetrics(meter);
+    long processed = 0;
+    var clock = new Stopwatch();
+    var firstToLast = TimeSpan.Zero;
+    using var listener = new MeterListener();
+    listener.InstrumentPublished = (instrument, l) =>
+    {
+        if (ReferenceEquals(instrument.Meter, meter) && instrument.Name == "pipeline.stream_processor.records.processed")
+        {
+            l.EnableMeasurementEvents(instrument);
+        }
+    };
+    listener.SetMeasurementEventCallback<long>((_, value, _, _) =>
+    {
+        var now = Interlocked.Add(ref processed, value);
+        if (now == 1)
+        {
+            clock.Start();
+        }
+        else if (now == count)
+        {
+            firstToLast = clock.Elapsed;
+        }
+    });
+    listener.Start();
+
+    var blueprint = new AggregatorBlueprint(AggregationSettings.From(new AggregationOptions { Grace = "1h" }), metrics, NullLogger.Instance);
+    using var stream = StreamConfiguration.CreateStream(
+        blueprint, new StreamProcessorOptions { ApplicationId = ApplicationId }, bootstrapServers, NullLoggerFactory.Instance);
+    using var reader = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
+    {
+        BootstrapServers = bootstrapServers,
+        GroupId = "bench-aggregates-reader",
+        // The local broker holds every fetch this long even when records are waiting.
+        FetchWaitMaxMs = 10,
+        AutoOffsetReset = AutoOffsetReset.Earliest,
+        EnableAutoCommit = false,
+    }).Build();
+    reader.Subscribe(Topics.Aggregates);
+    stream.StartAsync().GetAwaiter().GetResult();
+
+    // Read updates until every key's all-time totals match what was sent.
+    var allTime = new Dictionary<string, AggregateRecord>();
+    var emitted = 0;
+    var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(5);
+    while (DateTime.UtcNow < deadline && !Matches(allTime))
+    {
+        var result = reader.Consume(TimeSpan.FromMilliseconds(100));
+        if (result is null)
+        {
+            continue;
+        }
+
+        emitted++;
+        var update = PipelineJson.Deserialize<AggregateRecord>(result.Message.Value);
+        if (update.Window == WindowNames.AllTime && (!allTime.TryGetValue(update.Key, out var held) || held.Version < update.Version))
+        {
+            allTime[update.Key] = update;
+        }
+    }
+
+    // Read what is left of the burst first, so the latency phase starts from a quiet pipeline.
+    var quietSince = Stopwatch.StartNew();
+    while (quietSince.Elapsed < TimeSpan.FromSeconds(1))
+    {
+        if (reader.Consume(TimeSpan.FromMilliseconds(50)) is not null)
+        {
+            quietSince.Restart();
+        }
+    }
+
+    var latency = MeasureLatency(bootstrapServers, reader);
+    return new ProcessorRun(count / firstToLast.TotalSeconds, firstToLast, emitted, Matches(allTime), latency);
+}
+
+static bool Matches(Dictionary<string, AggregateRecord> allTime) =>
+    allTime.Count == Totals.Count && Totals.All(total => allTime.TryGetValue(total.Key, out var update) && (update.Count, update.Sum) == total.Value);
+
+// Steady traffic on fresh keys: 400 events/s for 5 s. For every event, the time from producing it
+// to reading back the first all-time update of its key that counts it.
+static string MeasureLatency(string bootstrapServers, IConsumer<byte[], byte[]> reader)
+{
+    using var producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig { BootstrapServers = bootstrapServers, EnableIdempotence = true, Acks = Acks.All, LingerMs = 0 }).Build();
+    // Connected and holding its producer id before the clock starts.
+    producer.Produce("raw-aggregates", new Message<byte[], byte[]> { Value = [0] });
+    producer.Flush(TimeSpan.FromSeconds(10));
+    var pending = new Dictionary<string, Queue<(long Count, long SentAt)>>();
+    var counts = new Dictionary<string, long>();
+    var latencies = new List<double>();
+    var random = new Random(7);
+    var clock = Stopwatch.StartNew();
+    var next = TimeSpan.Zero;
+    while (clock.Elapsed < TimeSpan.FromSeconds(6))
+    {
+        if (clock.Elapsed < TimeSpan.FromSeconds(5) && clock.Elapsed >= next)
+        {
+            var key = $"latency-{random.Next(20)}";
+            var count = counts[key] = counts.GetValueOrDefault(key) + 1;
+            var pipelineEvent = new PipelineEvent(Guid.NewGuid().ToString("N"), key, 1, DateTimeOffset.UtcNow);
+            producer.Produce(Topics.Events, new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(key), Value = PipelineJson.Serialize(pipelineEvent), Timestamp = new Timestamp(pipelineEvent.Timestamp) });
+            if (!pending.TryGetValue(key, out var queue))
+            {
+                pending[key] = queue = new Queue<(long Count, long SentAt)>();
+            }
+
+            queue.Enqueue((count, Stopwatch.GetTimestamp()));
+            next += TimeSpan.FromMilliseconds(2.5);
+        }
+
+        var result = reader.Consume(TimeSpan.Zero);
+        if (result is null)
+        {
+            producer.Poll(TimeSpan.Zero);
+            Thread.Sleep(1);
+            continue;
+        }
+
+        var update = PipelineJson.Deserialize<AggregateRecord>(result.Message.Value);
+        if (update.Window == WindowNames.AllTime && pending.TryGetValue(update.Key, out var waiting))
+        {
+            while (waiting.TryPeek(out var sent) && sent.Count <= update.Count)
+            {
+                latencies.Add(Stopwatch.GetElapsedTime(waiting.Dequeue().SentAt).TotalMilliseconds);
+            }
+        }
+    }
+
+    latencies.Sort();
+    return latencies.Count == 0
+        ? "no updates read"
+        : $"p50 {Percentile(0.50):F0} ms, p99 {Percentile(0.99):F0} ms, max {latencies[^1]:F0} ms over {latencies.Count:N0} events";
+
+    double Percentile(double p) => latencies[(int)Math.Min(latencies.Count - 1, Math.Floor(p * latencies.Count))];
+}
+
+internal sealed record ProcessorRun(double Rate, TimeSpan Elapsed, int Emitted, bool Exact, string Latency);
+
+internal partial class Program
+{
+    /// <summary>Each key's distinct-event count and sum, as produced.</summary>
+    private static Dictionary<string, (long, double)> Totals { get; set; } = [];
+}
