@@ -131,7 +131,7 @@ internal sealed class EventAggregator : ITransformer<SourceKey, byte[], byte[], 
             // not have reached the id store before the crash, so make sure it is remembered.
             if (Dedupes && _eventIds.Get(eventIdKey) is null)
             {
-                RememberEventId(eventIdKey, offset, accepted.TimestampMs);
+                RememberEventId(eventIdKey, offset);
             }
 
             Metrics.ReplayedEvents.Add(1);
@@ -145,8 +145,8 @@ internal sealed class EventAggregator : ITransformer<SourceKey, byte[], byte[], 
             var expired = false;
             if (seen is not null)
             {
-                var (firstOffset, firstTimestampMs) = StateCodec.ReadEventId(seen);
-                expired = _streamTime > firstTimestampMs + DedupeMs;
+                var (firstOffset, firstSeenMs) = StateCodec.ReadEventId(seen);
+                expired = _streamTime > firstSeenMs + DedupeMs;
                 if (firstOffset != offset && !expired)
                 {
                     Metrics.DuplicateEvents.Add(1);
@@ -158,7 +158,7 @@ internal sealed class EventAggregator : ITransformer<SourceKey, byte[], byte[], 
             // A sighting at this very offset is our own attempt from before a crash: apply it.
             if (seen is null || expired)
             {
-                RememberEventId(eventIdKey, offset, accepted.TimestampMs);
+                RememberEventId(eventIdKey, offset);
             }
         }
 
@@ -429,10 +429,13 @@ internal sealed class EventAggregator : ITransformer<SourceKey, byte[], byte[], 
         return state;
     }
 
-    private void RememberEventId(string eventIdKey, long offset, long timestampMs)
+    // An id is remembered from the stream time at which it was first seen, not from its own
+    // timestamp: a late event (stamped hours ago) retried by its client a second later must
+    // still be recognised, or it would be counted twice in its all-time totals.
+    private void RememberEventId(string eventIdKey, long offset)
     {
-        _eventIds.Put(eventIdKey, StateCodec.WriteEventId(offset, timestampMs));
-        _eventIdExpiry.Enqueue(eventIdKey, timestampMs + DedupeMs);
+        _eventIds.Put(eventIdKey, StateCodec.WriteEventId(offset, _streamTime));
+        _eventIdExpiry.Enqueue(eventIdKey, _streamTime + DedupeMs);
     }
 
     private void AdvanceStreamTime(long timestampMs)

@@ -91,7 +91,7 @@ internal static class StateCodec
         return state;
     }
 
-    /// <summary>An event id's first sighting: its source offset and event time.</summary>
+    /// <summary>An event id's first sighting: its source offset and the partition's stream time then.</summary>
     public static byte[] WriteEventId(long offset, long timestampMs)
     {
         Span<byte> scratch = stackalloc byte[20];

@@ -26,8 +26,9 @@ public sealed class AggregationOptions
     public string Grace { get; set; } = "30s";
 
     /// <summary>
-    /// How long an event id is remembered, in event time: a second event with the same key and id
-    /// is dropped while the partition's stream time is at most this long past the first one's timestamp.
+    /// How long an event id is remembered, in stream time: a second event with the same key and id
+    /// is dropped while the partition's stream time is at most this long past the stream time at
+    /// which the first one was seen (so a retried late event is recognised too).
     /// </summary>
     public string DedupeWindow { get; set; } = "1h";
 

@@ -59,6 +59,22 @@ public sealed class DedupeAndDeadLetterTests
         Assert.Equal(1, driver.Measured("pipeline.stream_processor.events.duplicate"));
     }
 
+    [Fact]
+    public void ALateEventRetriedByItsClientIsCountedOnceThoughItIsOlderThanTheDedupeWindow()
+    {
+        using var driver = new ProcessorDriver(new AggregationOptions { DedupeWindow = "10m" });
+        var now = driver.FutureHour.AddHours(3);
+        driver.Send(new PipelineEvent("current", "k", 1, now));
+        var threeHoursLate = new PipelineEvent("late-1", "k", 2, now.AddHours(-3));
+        driver.Send(threeHoursLate);
+        driver.Send(threeHoursLate); // the client's retry, a moment later
+
+        var updates = AggregationTests.Latest(driver.Settle());
+
+        Assert.Equal((2, 3.0), (updates[AggregationTests.AllTime("k")].Count, updates[AggregationTests.AllTime("k")].Sum));
+        Assert.Equal(1, driver.Measured("pipeline.stream_processor.events.duplicate"));
+    }
+
     public static TheoryData<string, byte[]?, byte[]?> PoisonRecords() => new()
     {
         { "missing-key", null, Json("""{"id":"1","key":"k","value":1,"timestamp":"2030-01-01T00:00:00Z"}""") },
