@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Http.Json;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
@@ -12,7 +14,7 @@ namespace Pipeline.Tests.AppHost;
 public sealed class LocalBrokerCommandsTests(PipelineAppFixture fixture)
 {
     [Fact]
-    public async Task BrokerTakenDownByItsCommandRefusesClientsUntilBroughtBackUp()
+    public async Task BrokerTakenDownByItsCommandRefusesClientsUntilBroughtBackUpAndTheApiThenResumes()
     {
         var commands = fixture.App.Services.GetRequiredService<ResourceCommandService>();
         var bootstrapServers = await fixture.App.GetConnectionStringAsync("kafka");
@@ -40,5 +42,24 @@ public sealed class LocalBrokerCommandsTests(PipelineAppFixture fixture)
 
         var delivered = await producer.ProduceAsync(Topics.DeadLetter, probe);
         Assert.Equal(PersistenceStatus.Persisted, delivered.Status);
+        await IngestResumesWithoutRestartingTheApiAsync();
+    }
+
+    // The API's producer went through the outage too; it must take events again by itself.
+    private async Task IngestResumesWithoutRestartingTheApiAsync()
+    {
+        using var api = fixture.CreateApiClient();
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            using var response = await api.PostAsJsonAsync("/api/events", new { key = "broker-commands-test", value = 1 });
+            if (response.StatusCode == HttpStatusCode.Accepted)
+            {
+                return;
+            }
+
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            Assert.True(DateTime.UtcNow < deadline, "The API did not accept events within 60 s of the broker's return.");
+        }
     }
 }
