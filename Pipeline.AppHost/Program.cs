@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Pipeline.AppHost.Infrastructure;
 
 var builder = DistributedApplication.CreateBuilder(args);
@@ -19,7 +20,10 @@ var api = infrastructure.ConnectToKafka(builder.AddProject<Projects.Pipeline_Api
     .WaitForCompletion(migrator)
     .WithHttpHealthCheck("/health");
 
+// Instances share the events partitions through their consumer group; when one dies the others take over.
+var processorInstances = builder.Configuration.GetValue("Pipeline:StreamProcessorInstances", 1);
 infrastructure.ConnectToKafka(builder.AddProject<Projects.Pipeline_StreamProcessor>("stream-processor"))
+    .WithReplicas(processorInstances)
     .WithEnvironment("StreamProcessor__ApplicationId", infrastructure.StreamProcessorApplicationId)
     .WaitForCompletion(migrator)
     .WithHttpHealthCheck("/health");
