@@ -43,6 +43,8 @@ internal static class SinkExtensions
     /// <summary>
     /// The settings the sink's guarantees rest on: offsets are committed by the worker itself, after
     /// the database commit, never automatically; a new group starts from the earliest record.
+    /// (Its session timeout, in appsettings.json, is short: a sink that died holds its partitions
+    /// until the group gives up on it, and Kafka's default of 45 s is a long stall.)
     /// </summary>
     public static void ConfigureConsumer(ConsumerConfig config, string consumerGroup)
     {

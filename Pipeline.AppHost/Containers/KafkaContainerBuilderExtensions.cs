@@ -1,8 +1,5 @@
-using Confluent.Kafka;
-using Confluent.Kafka.Admin;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Microsoft.Extensions.Logging;
 using Pipeline.AppHost.Kafka;
 
 namespace Pipeline.AppHost.Containers;
@@ -29,7 +26,7 @@ public static class KafkaContainerBuilderExtensions
         var healthCheckKey = $"{name}-topics";
         builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(
             healthCheckKey,
-            _ => new TopicProvisioningHealthCheck(() => bootstrapServers, partitions, topics),
+            _ => new KafkaTopicsHealthCheck(() => bootstrapServers, topics, createWithPartitions: partitions),
             failureStatus: null,
             tags: null));
 
@@ -67,48 +64,5 @@ public static class KafkaContainerBuilderExtensions
             .WithParentRelationship(kafka)
             .WaitFor(kafka)
             .ExcludeFromManifest();
-    }
-
-    /// <summary>
-    /// Creates the missing pipeline topics through the Admin API (a real broker supports it)
-    /// and reports healthy once all of them exist.
-    /// </summary>
-    private sealed class TopicProvisioningHealthCheck(Func<string?> bootstrapServers, int partitions, IReadOnlyList<string> topics) : IHealthCheck
-    {
-        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
-        {
-            var servers = bootstrapServers();
-            if (servers is null)
-            {
-                return HealthCheckResult.Unhealthy("The broker's address is not known yet.");
-            }
-
-            using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = servers, SocketTimeoutMs = 3000 }).Build();
-            try
-            {
-                var metadata = await Task.Run(() => admin.GetMetadata(TimeSpan.FromSeconds(3)), cancellationToken);
-                var missing = topics.Except(metadata.Topics.Where(t => !t.Error.IsError).Select(t => t.Topic)).ToList();
-                if (missing.Count == 0)
-                {
-                    return HealthCheckResult.Healthy();
-                }
-
-                await admin.CreateTopicsAsync(missing.Select(topic => new TopicSpecification
-                {
-                    Name = topic,
-                    NumPartitions = partitions,
-                    ReplicationFactor = 1,
-                }));
-                return HealthCheckResult.Unhealthy($"Created topics: {string.Join(", ", missing)}; waiting for them to be served.");
-            }
-            catch (CreateTopicsException exception) when (exception.Results.All(r => r.Error.Code is ErrorCode.NoError or ErrorCode.TopicAlreadyExists))
-            {
-                return HealthCheckResult.Unhealthy("Topics are being created.");
-            }
-            catch (KafkaException exception)
-            {
-                return HealthCheckResult.Unhealthy("The broker did not answer.", exception);
-            }
-        }
     }
 }
