@@ -9,12 +9,13 @@ namespace Pipeline.AppHost.Postgres;
 /// </summary>
 public sealed class LocalPostgresServer : IAsyncDisposable
 {
-    private readonly Process _server;
+    private readonly string _binaries;
     private readonly string _dataDirectory;
+    private Process? _server;
 
-    private LocalPostgresServer(Process server, string dataDirectory, int port, string password)
+    private LocalPostgresServer(string binaries, string dataDirectory, int port, string password)
     {
-        _server = server;
+        _binaries = binaries;
         _dataDirectory = dataDirectory;
         Port = port;
         Password = password;
@@ -37,16 +38,10 @@ public sealed class LocalPostgresServer : IAsyncDisposable
         var password = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
         await LocalPostgres.InitializeAsync(binaries, dataDirectory, password, cancellationToken);
 
-        var port = LocalPostgres.FindFreeLoopbackPort();
-        var (command, arguments) = LocalPostgres.ServerCommand(binaries, dataDirectory, port);
-        var startInfo = new ProcessStartInfo(command, arguments) { RedirectStandardError = true, RedirectStandardOutput = true };
-        var process = Process.Start(startInfo) ?? throw new InvalidOperationException("postgres did not start.");
-        process.BeginErrorReadLine();
-        process.BeginOutputReadLine();
-        var server = new LocalPostgresServer(process, dataDirectory, port, password);
+        var server = new LocalPostgresServer(binaries, dataDirectory, LocalPostgres.FindFreeLoopbackPort(), password);
         try
         {
-            await server.WaitUntilReadyAsync(cancellationToken);
+            await server.StartAgainAsync(cancellationToken);
             return server;
         }
         catch
@@ -64,16 +59,33 @@ public sealed class LocalPostgresServer : IAsyncDisposable
         await LocalPostgresDatabaseCreator.CreateIfMissingAsync(connection, database, cancellationToken);
     }
 
+    /// <summary>
+    /// Starts the server (again, after <see cref="StopAsync"/>) on the same data directory and
+    /// port, and waits until it accepts connections: an outage and its end, for tests.
+    /// </summary>
+    public async Task StartAgainAsync(CancellationToken cancellationToken = default)
+    {
+        var (command, arguments) = LocalPostgres.ServerCommand(_binaries, _dataDirectory, Port);
+        var startInfo = new ProcessStartInfo(command, arguments) { RedirectStandardError = true, RedirectStandardOutput = true };
+        _server = Process.Start(startInfo) ?? throw new InvalidOperationException("postgres did not start.");
+        _server.BeginErrorReadLine();
+        _server.BeginOutputReadLine();
+        await WaitUntilReadyAsync(_server, cancellationToken);
+    }
+
     /// <summary>Stops the server the way an operator's Ctrl+C would (fast shutdown), keeping its data.</summary>
     public async Task StopAsync()
     {
-        if (!_server.HasExited)
+        if (_server is { HasExited: false } server)
         {
             // SIGINT is PostgreSQL's "fast shutdown": roll back open transactions, then exit.
-            using var kill = Process.Start("kill", ["-INT", _server.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            using var kill = Process.Start("kill", ["-INT", server.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
             await kill!.WaitForExitAsync();
-            await _server.WaitForExitAsync();
+            await server.WaitForExitAsync();
         }
+
+        _server?.Dispose();
+        _server = null;
     }
 
     public async ValueTask DisposeAsync()
@@ -84,26 +96,26 @@ public sealed class LocalPostgresServer : IAsyncDisposable
         }
         catch (TimeoutException)
         {
-            _server.Kill(entireProcessTree: true);
+            _server?.Kill(entireProcessTree: true);
+            _server?.Dispose();
         }
 
-        _server.Dispose();
         LocalPostgres.DeleteDataDirectory(_dataDirectory);
     }
 
-    private async Task WaitUntilReadyAsync(CancellationToken cancellationToken)
+    private async Task WaitUntilReadyAsync(Process server, CancellationToken cancellationToken)
     {
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (true)
         {
-            if (_server.HasExited)
+            if (server.HasExited)
             {
-                throw new InvalidOperationException($"postgres exited with code {_server.ExitCode} while starting.");
+                throw new InvalidOperationException($"postgres exited with code {server.ExitCode} while starting.");
             }
 
             try
             {
-                await using var connection = new NpgsqlConnection(ConnectionString());
+                await using var connection = new NpgsqlConnection(ConnectionString() + ";Pooling=false");
                 await connection.OpenAsync(cancellationToken);
                 return;
             }

@@ -1,3 +1,4 @@
+using Pipeline.AppHost.Postgres;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text;
@@ -120,7 +121,8 @@ public sealed class AggregateSinkWorkerTests(SinkDatabase database) : IClassFixt
     [Fact]
     public async Task PostgresStoppedAndRestartedDuringALoadLosesNothingWhileHealthSaysSoAndLagGrows()
     {
-        await using var postgres = await RestartablePostgres.StartAsync();
+        await using var postgres = await LocalPostgresServer.StartAsync();
+        await postgres.CreateDatabaseAsync("pipelinedb");
         Migrator.DatabaseMigrations.Apply(postgres.ConnectionString("pipelinedb"), Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
         await using var dataSource = NpgsqlDataSource.Create(postgres.ConnectionString("pipelinedb") + ";Timeout=3");
         using var kafka = new SinkKafka();
