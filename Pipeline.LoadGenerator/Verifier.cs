@@ -33,7 +33,21 @@ internal sealed class Verifier(HttpClient http, Truth truth, TimeSpan settleTime
         var keys = truth.Totals.Keys.Where(key => !truth.UncertainKeys.Contains(key)).Order(StringComparer.Ordinal).ToList();
         while (true)
         {
-            var (mismatches, windowsChecked) = await CompareAsync(keys, cancellationToken);
+            List<Mismatch> mismatches;
+            int windowsChecked;
+            try
+            {
+                (mismatches, windowsChecked) = await CompareAsync(keys, cancellationToken);
+            }
+            catch (HttpRequestException exception) when (exception.StatusCode == HttpStatusCode.ServiceUnavailable
+                && time.GetUtcNow() - started < settleTimeout)
+            {
+                // The query API says its database is out of reach for now: part of settling.
+                progress($"verify: the query API answered 503 ({exception.Message}); retrying");
+                await Task.Delay(TimeSpan.FromSeconds(1), time, cancellationToken);
+                continue;
+            }
+
             var elapsed = time.GetUtcNow() - started;
             if (mismatches.Count == 0 || elapsed >= settleTimeout)
             {

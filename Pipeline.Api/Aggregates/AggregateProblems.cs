@@ -11,6 +11,10 @@ internal static class AggregateProblems
     public static ProblemHttpResult BadRequest(string code, string detail) =>
         Problem(StatusCodes.Status400BadRequest, code, "Invalid query", detail);
 
+    public static ProblemHttpResult DatabaseUnavailable() =>
+        Problem(StatusCodes.Status503ServiceUnavailable, "database-unavailable", "Database unavailable",
+            $"The aggregates cannot be read right now; retry after {DatabaseOutageFilter.RetryAfterSeconds} seconds.");
+
     private static ProblemHttpResult Problem(int status, string code, string title, string detail) =>
         TypedResults.Problem(detail: detail, statusCode: status, title: title, extensions: new Dictionary<string, object?> { ["code"] = code });
 }

@@ -29,7 +29,7 @@ public static class AggregatesApi
 
     public static RouteGroupBuilder MapAggregateEndpoints(this RouteGroupBuilder api)
     {
-        var aggregates = api.MapGroup("/aggregates").WithTags("Aggregates");
+        var aggregates = api.MapGroup("/aggregates").WithTags("Aggregates").AddEndpointFilter<DatabaseOutageFilter>();
 
         // Mapped before {key}: a literal segment wins over a parameter, so /aggregates/stream is the stream.
         aggregates.MapGet("/stream", StreamChanges)
@@ -47,6 +47,7 @@ public static class AggregatesApi
             .WithSummary("All-time totals of a key")
             .WithDescription("Count, sum, min, max and mean of every event ever posted with this key.")
             .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .WithResponseExample(StatusCodes.Status200OK, "application/json", OpenApiExamples.Totals)
             .WithResponseExample(StatusCodes.Status404NotFound, "application/problem+json", OpenApiExamples.KeyNotFound);
 
@@ -58,6 +59,7 @@ public static class AggregatesApi
                 "Pass the `nextCursor` of a page as `cursor` to get the next one; it is null on the last page. " +
                 "A key with no windows in the range answers an empty page.")
             .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .WithResponseExample(StatusCodes.Status200OK, "application/json", OpenApiExamples.Windows)
             .WithResponseExample(StatusCodes.Status400BadRequest, "application/problem+json", OpenApiExamples.UnknownSize);
 

@@ -27,6 +27,8 @@ public static class KeysApi
             .WithSummary("The top keys by an all-time figure")
             .WithDescription("Keys with their all-time totals, highest first by count (default), sum or updatedAt (most recent first).")
             .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+            .AddEndpointFilter<DatabaseOutageFilter>()
             .WithResponseExample(StatusCodes.Status200OK, "application/json", OpenApiExamples.TopKeys);
         return api;
     }

@@ -112,6 +112,37 @@ public static class LocalPostgres
             "-c", "max_connections=200",
         ]);
 
+    /// <summary>
+    /// Asks the server with process id <paramref name="pid"/> for a fast shutdown (SIGINT: open
+    /// transactions roll back, clients are disconnected, the data stays) the way an operator's
+    /// Ctrl+C would. SIGTERM, a "smart" shutdown, would wait for every pooled client to leave.
+    /// </summary>
+    public static async Task RequestFastShutdownAsync(int pid)
+    {
+        using var signal = Process.Start("kill", ["-INT", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)])
+            ?? throw new InvalidOperationException("kill did not start.");
+        await signal.WaitForExitAsync();
+        if (signal.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kill -INT {pid} failed with exit code {signal.ExitCode}.");
+        }
+    }
+
+    /// <summary>The process id of the server running on <paramref name="dataDirectory"/>, if one is.</summary>
+    public static int? RunningServerPid(string dataDirectory)
+    {
+        // postmaster.pid's first line is the server's process id; the file goes when the server stops.
+        var pidFile = Path.Combine(dataDirectory, "postmaster.pid");
+        try
+        {
+            return int.TryParse(File.ReadLines(pidFile).FirstOrDefault(), out var pid) && Directory.Exists($"/proc/{pid}") ? pid : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>An ADO.NET connection string to the server, optionally to one database.</summary>
     public static string ConnectionString(int port, string password, string? database = null) =>
         $"Host=127.0.0.1;Port={port};Username={SuperUser};Password={password}" + (database is null ? "" : $";Database={database}");

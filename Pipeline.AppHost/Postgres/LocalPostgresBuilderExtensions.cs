@@ -45,6 +45,14 @@ public static class LocalPostgresBuilderExtensions
                 endpoint.IsProxied = false;
             })
             .WithHealthCheck(healthCheckKey)
+            .WithCommand(TakeDownCommand, "Take database down", context => TakeDownAsync(server, context),
+                new CommandOptions
+                {
+                    Description = "Fast shutdown: roll back open transactions and disconnect every client, keeping the data. Start brings it back.",
+                    IconName = "PlugDisconnected",
+                    UpdateState = context => context.ResourceSnapshot.State?.Text == KnownResourceStates.Running
+                        ? ResourceCommandState.Enabled : ResourceCommandState.Disabled,
+                })
             .OnBeforeResourceStarted(async (resource, @event, cancellationToken) =>
             {
                 if (File.Exists(Path.Combine(resource.DataDirectory, "PG_VERSION")))
@@ -60,6 +68,9 @@ public static class LocalPostgresBuilderExtensions
             });
     }
 
+    /// <summary>The command that stops the server the way an operator's Ctrl+C would, to rehearse a database outage.</summary>
+    public const string TakeDownCommand = "database-down";
+
     /// <summary>
     /// Adds database <paramref name="name"/> (named <paramref name="databaseName"/> on the
     /// server), created as soon as the server is ready, with a health check that connects to it.
@@ -72,8 +83,9 @@ public static class LocalPostgresBuilderExtensions
 
         server.OnResourceReady(async (resource, @event, cancellationToken) =>
         {
+            // Unpooled: a pooled connection would outlive a restart of the server, broken.
             var connectionString = await resource.ConnectionStringExpression.GetValueAsync(cancellationToken);
-            await using var connection = new NpgsqlConnection(connectionString);
+            await using var connection = new NpgsqlConnection(connectionString + ";Pooling=false");
             await connection.OpenAsync(cancellationToken);
             await LocalPostgresDatabaseCreator.CreateIfMissingAsync(connection, database.DatabaseName, cancellationToken);
             await @event.Services.GetRequiredService<ResourceNotificationService>().PublishUpdateAsync(database, state => state with
@@ -99,6 +111,30 @@ public static class LocalPostgresBuilderExtensions
                 Properties = [new(CustomResourceKnownProperties.Source, database.DatabaseName)],
             })
             .WithHealthCheck(healthCheckKey);
+    }
+
+    private static async Task<ExecuteCommandResult> TakeDownAsync(LocalPostgresServerResource server, ExecuteCommandContext context)
+    {
+        if (LocalPostgres.RunningServerPid(server.DataDirectory) is not { } pid)
+        {
+            return CommandResults.Failure("The PostgreSQL server is not running.");
+        }
+
+        var logger = context.Services.GetRequiredService<ResourceLoggerService>().GetLogger(server);
+        logger.LogWarning("Taking the database down (fast shutdown); Start brings it back with its data.");
+        await LocalPostgres.RequestFastShutdownAsync(pid);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (Directory.Exists($"/proc/{pid}"))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                return CommandResults.Failure($"PostgreSQL (pid {pid}) has not stopped 30 s after its fast shutdown was requested.");
+            }
+
+            await Task.Delay(100, context.CancellationToken);
+        }
+
+        return CommandResults.Success();
     }
 
     // A run that was killed (rather than stopped) leaves its data directory behind; a later

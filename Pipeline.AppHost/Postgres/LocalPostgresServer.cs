@@ -78,9 +78,7 @@ public sealed class LocalPostgresServer : IAsyncDisposable
     {
         if (_server is { HasExited: false } server)
         {
-            // SIGINT is PostgreSQL's "fast shutdown": roll back open transactions, then exit.
-            using var kill = Process.Start("kill", ["-INT", server.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
-            await kill!.WaitForExitAsync();
+            await LocalPostgres.RequestFastShutdownAsync(server.Id);
             await server.WaitForExitAsync();
         }
 

@@ -2,7 +2,6 @@ using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 using Microsoft.Extensions.DependencyInjection;
-using Npgsql;
 using Pipeline.LoadGenerator;
 
 namespace Pipeline.Tests.AppHost;
@@ -52,8 +51,7 @@ public sealed class CrashRecoveryTests(PipelineAppFixture fixture)
         };
         var output = new StringWriter();
         var load = Task.Run(() => LoadCommand.RunAsync(options, output, TextWriter.Null, TimeProvider.System, CancellationToken.None));
-        await using var database = NpgsqlDataSource.Create((await fixture.App.GetConnectionStringAsync("pipelinedb"))!);
-        var stored = new StoredProgress(database, options.KeyPrefix);
+        await using var stored = await StoredProgress.StartAsync(fixture.App, options.KeyPrefix);
 
         var killed = new List<int>();
         for (var kill = 0; kill < Kills; kill++)
@@ -82,37 +80,5 @@ public sealed class CrashRecoveryTests(PipelineAppFixture fixture)
         var started = await commands.ExecuteCommandAsync(resource, KnownResourceCommands.StartCommand);
         Assert.True(started.Success, started.Message);
         await fixture.App.ResourceNotifications.WaitForResourceHealthyAsync(resource).WaitAsync(TimeSpan.FromMinutes(2));
-    }
-
-    /// <summary>How far the load's all-time rows have got in PostgreSQL (the sum of their versions).</summary>
-    private sealed class StoredProgress(NpgsqlDataSource database, string keyPrefix)
-    {
-        private static readonly TimeSpan MoveTimeout = TimeSpan.FromSeconds(90);
-        private bool _started;
-
-        /// <summary>Returns once rows are stored after the call (the first time: once any are), or the load has ended.</summary>
-        public async Task WaitUntilItMovesAsync(Task load, ResourceLogTail logs)
-        {
-            var from = _started ? await ReadAsync() : 0;
-            _started = true;
-            var deadline = DateTime.UtcNow + MoveTimeout;
-            while (!load.IsCompleted)
-            {
-                if (await ReadAsync() > from)
-                {
-                    return;
-                }
-
-                Assert.True(DateTime.UtcNow < deadline, $"Nothing was stored for {MoveTimeout.TotalSeconds} s after a restart.\n{logs}");
-                await Task.Delay(TimeSpan.FromMilliseconds(200));
-            }
-        }
-
-        private async Task<long> ReadAsync()
-        {
-            await using var command = database.CreateCommand("SELECT coalesce(sum(version), 0)::bigint FROM aggregate_totals WHERE starts_with(key, @prefix)");
-            command.Parameters.AddWithValue("prefix", keyPrefix + "-");
-            return (long)(await command.ExecuteScalarAsync())!;
-        }
     }
 }
