@@ -106,6 +106,7 @@ internal sealed class EventAggregator : ITransformer<SourceKey, byte[], byte[], 
         using var activity = StreamProcessorTelemetry.ActivitySource.StartActivity($"process {source.Topic}", ActivityKind.Consumer, parent);
         activity?.SetTag("messaging.system", "kafka");
         activity?.SetTag("messaging.operation.type", "process");
+        activity?.SetTag("messaging.operation.name", "process");
         activity?.SetTag("messaging.destination.name", source.Topic);
         activity?.SetTag("messaging.consumer.group.name", _context.ApplicationId);
         activity?.SetTag("messaging.destination.partition.id", source.Partition.Value.ToString(CultureInfo.InvariantCulture));
@@ -256,6 +257,7 @@ internal sealed class EventAggregator : ITransformer<SourceKey, byte[], byte[], 
         using var activity = StreamProcessorTelemetry.ActivitySource.StartActivity($"send {Topics.Aggregates}", ActivityKind.Producer, update.LastEvent);
         activity?.SetTag("messaging.system", "kafka");
         activity?.SetTag("messaging.operation.type", "send");
+        activity?.SetTag("messaging.operation.name", "send");
         activity?.SetTag("messaging.destination.name", Topics.Aggregates);
         activity?.SetTag("pipeline.aggregate.version", record.Version);
 
