@@ -24,37 +24,17 @@ namespace Pipeline.Tests.Tracing;
 
 /// <summary>
 /// One event, one trace: the real API, stream processor and sink hosts run in this process against
-/// a local broker and a real PostgreSQL, each exporting its spans through its own OpenTelemetry
-/// tracer to an in-memory exporter. The test reads what the exporters received, not headers alone.
+/// a local broker and a real PostgreSQL (<see cref="InProcessPipeline"/>), each exporting its spans
+/// through its own OpenTelemetry tracer to an in-memory exporter. The test reads what the exporters
+/// received, not headers alone.
 /// </summary>
-public sealed class TraceContinuityTests
+[Collection(InProcessPipeline.Collection)]
+public sealed class TraceContinuityTests(InProcessPipeline pipeline)
 {
     [Fact]
     public async Task AnEventPostedWithATraceparentIsTracedUnderThatTraceThroughTheApiTheProcessorAndTheSink()
     {
-        var applicationId = "trace-" + Guid.NewGuid().ToString("N")[..8];
-        using var pipeline = new LocalPipeline(applicationId);
-        var bootstrapServers = pipeline.Broker.BootstrapServers;
-        var database = SharedPostgres.PipelineDbConnectionString;
-        var (apiSpans, processorSpans, sinkSpans) = (new ExportedSpans(), new ExportedSpans(), new ExportedSpans());
-        var (processorLogs, sinkLogs) = (new CapturedLogs(), new CapturedLogs());
-
-        await using var api = new IngestApiFactory(bootstrapServers, services: services => services.ExportSpansTo(apiSpans));
-        await using var processor = new WebApplicationFactory<StreamProcessorOptions>().WithWebHostBuilder(host => host
-            .UseSetting("ConnectionStrings:kafka", bootstrapServers)
-            .UseSetting("StreamProcessor:ApplicationId", applicationId)
-            .UseSetting("Logging:LogLevel:Default", "Information")
-            .ConfigureLogging(logging => logging.ClearProviders().AddProvider(processorLogs))
-            .ConfigureTestServices(services => services.ExportSpansTo(processorSpans)));
-        await using var sink = new WebApplicationFactory<SinkOptions>().WithWebHostBuilder(host => host
-            .UseSetting("ConnectionStrings:kafka", bootstrapServers)
-            .UseSetting("ConnectionStrings:pipelinedb", database)
-            .UseSetting("Sink:Linger", "00:00:00.010")
-            .UseSetting("Logging:LogLevel:Default", "Information")
-            .ConfigureLogging(logging => logging.ClearProviders().AddProvider(sinkLogs))
-            .ConfigureTestServices(services => services.ExportSpansTo(sinkSpans)));
-        _ = processor.Services; // starts the hosts
-        _ = sink.Services;
+        var (api, apiSpans, processorSpans, sinkSpans) = (pipeline.Api, pipeline.ApiSpans, pipeline.ProcessorSpans, pipeline.SinkSpans);
 
         var traceId = ActivityTraceId.CreateRandom();
         var callerSpanId = ActivitySpanId.CreateRandom();
@@ -70,15 +50,14 @@ public sealed class TraceContinuityTests
         var accepted = await response.ReadJsonAsync();
 
         // The record on `events` carries the caller's trace.
-        var record = ReadEvent(bootstrapServers, accepted.GetProperty("partition").GetInt32(), accepted.GetProperty("offset").GetInt64());
+        var record = ReadEvent(pipeline.BootstrapServers, accepted.GetProperty("partition").GetInt32(), accepted.GetProperty("offset").GetInt64());
         Assert.True(record.Message.Headers.TryGetLastBytes("traceparent", out var traceparent), "The events record has no traceparent header.");
         Assert.True(ActivityContext.TryParse(Encoding.UTF8.GetString(traceparent), null, out var recordContext));
         Assert.Equal(traceId, recordContext.TraceId);
 
         // All three aggregates of the event (all-time, 1m, 1h) reach PostgreSQL.
-        await using var rows = NpgsqlDataSource.Create(database);
-        var stored = await Eventually.HoldsAsync(() => SinkDatabase.ReadAllAsync(rows, key), found => found.Count == 3, TimeSpan.FromSeconds(60));
-        Assert.Equal(3, stored.Count);
+        var stored = await Eventually.HoldsAsync(() => SinkDatabase.ReadAllAsync(pipeline.Database, key), found => found.Count == 3, TimeSpan.FromSeconds(60));
+        Assert.True(stored.Count == 3, $"{stored.Count} of 3 rows stored. Logged:\n{pipeline.Problems()}");
         Assert.All(stored, row => Assert.Equal(4.25, row.Sum));
 
         // The API: its request span continues the caller's span, and the record's context is its produce span.
@@ -97,7 +76,7 @@ public sealed class TraceContinuityTests
         Assert.Equal($"process {Topics.Events}", process.DisplayName);
         Assert.Equal(produce.SpanId, process.ParentSpanId);
         AssertMessaging(process, Topics.Events, "process");
-        Assert.Equal(applicationId, process.GetTagItem("messaging.consumer.group.name"));
+        Assert.Equal(pipeline.ApplicationId, process.GetTagItem("messaging.consumer.group.name"));
         Assert.Equal("counted", process.GetTagItem("pipeline.outcome"));
         var sends = processorTrace.Where(span => IsFrom(StreamProcessorTelemetry.Name)(span) && span.Kind == ActivityKind.Producer).ToList();
         Assert.All(sends, send =>
@@ -124,8 +103,8 @@ public sealed class TraceContinuityTests
         Assert.All(upserts.Where(IsFrom(SinkTelemetry.Name)), upsert => Assert.Equal("postgresql", upsert.GetTagItem("db.system.name")));
 
         // Logs at Information and above name neither the event's key nor its id.
-        var logs = api.Logs.Entries.Concat(processorLogs.Entries).Concat(sinkLogs.Entries)
-            .Where(entry => entry.Level >= LogLevel.Information).ToList();
+        var logs = pipeline.Logs
+.Where(entry => entry.Level >= LogLevel.Information).ToList();
         Assert.DoesNotContain(logs, entry => entry.AllText.Contains(key, StringComparison.Ordinal) || entry.AllText.Contains(eventId, StringComparison.Ordinal));
     }
 
@@ -158,11 +137,4 @@ public sealed class TraceContinuityTests
         consumer.Assign(new TopicPartitionOffset(Topics.Events, partition, offset));
         return consumer.Consume(TimeSpan.FromSeconds(20)) ?? throw new TimeoutException($"No record at {Topics.Events}[{partition}]@{offset}.");
     }
-}
-
-/// <summary>Adds an in-memory exporter to the tracer a host's service defaults already configured.</summary>
-internal static class SpanExport
-{
-    public static void ExportSpansTo(this IServiceCollection services, ExportedSpans spans) =>
-        services.AddOpenTelemetry().WithTracing(tracing => tracing.AddInMemoryExporter(spans));
 }
