@@ -2,23 +2,14 @@ using System.Diagnostics;
 using System.Net;
 using System.Text;
 using Confluent.Kafka;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Mvc.Testing;
-using Microsoft.AspNetCore.TestHost;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Npgsql;
-using OpenTelemetry.Trace;
 using Pipeline.Api.Http;
 using Pipeline.ServiceDefaults.Contracts;
 using Pipeline.ServiceDefaults.Kafka;
 using Pipeline.Sink;
-using Pipeline.StreamProcessor.Configuration;
 using Pipeline.StreamProcessor.Telemetry;
 using Pipeline.Tests.Api;
-using Pipeline.Tests.Infrastructure;
 using Pipeline.Tests.Sink;
-using Pipeline.Tests.StreamProcessor;
 
 namespace Pipeline.Tests.Tracing;
 
