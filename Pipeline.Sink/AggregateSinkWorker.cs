@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Net.Sockets;
+using System.Text;
 using Confluent.Kafka;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -254,8 +255,22 @@ internal sealed partial class AggregateSinkWorker(
             {
                 SinkTelemetry.RecordDelay.Record((now - source.Message.Timestamp.UtcDateTime).TotalSeconds);
             }
+
+            if (EventTime(source.Message.Headers) is { } eventTime)
+            {
+                SinkTelemetry.EventFreshness.Record((now - eventTime).TotalSeconds);
+            }
         }
     }
+
+    /// <summary>The timestamp of the event behind an aggregate update, when the processor sent one.</summary>
+    private static DateTimeOffset? EventTime(Headers? headers) =>
+        headers is not null
+        && headers.TryGetLastBytes(AggregateHeaders.EventTime, out var bytes)
+        && long.TryParse(Encoding.UTF8.GetString(bytes), NumberStyles.None, CultureInfo.InvariantCulture, out var milliseconds)
+        && milliseconds <= DateTimeOffset.MaxValue.ToUnixTimeMilliseconds()
+            ? DateTimeOffset.FromUnixTimeMilliseconds(milliseconds)
+            : null;
 
     /// <summary>Waits out a backoff with the assigned partitions paused, still polling so the consumer stays in its group.</summary>
     private void WaitPaused(TimeSpan delay, SinkOptions settings, CancellationToken stoppingToken)

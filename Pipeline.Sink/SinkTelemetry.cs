@@ -29,6 +29,12 @@ internal static class SinkTelemetry
         "pipeline.sink.record.delay", unit: "s",
         description: "Time from a record's Kafka timestamp (when the stream processor produced it) to the commit that stored it.");
 
+    public static readonly Histogram<double> EventFreshness = Meter.CreateHistogram<double>(
+        "pipeline.sink.event.freshness", unit: "s",
+        description: "End to end: time from the timestamp of the event behind an aggregate update to the commit that stored the update. " +
+            "Only updates an event caused are measured (not window closes); a late event counts with its own, older timestamp.",
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600] });
+
     public static readonly Counter<long> WriteFailures = Meter.CreateCounter<long>(
         "pipeline.sink.write.failures", unit: "{attempt}", description: "Failed attempts to write a batch; the batch is retried.");
 

@@ -19,6 +19,7 @@ public static class EventsApi
 
         events.MapPost("", PostEvent)
             .WithName("PostEvent")
+            .WithMetadata(new IngestEndpoint(IngestMetrics.Single))
             .WithSummary("Send one event")
             .WithDescription(PromiseOf202 +
                 "The record's key is the event key (one key's events stay in order on one partition), its value the event as JSON, " +
@@ -33,6 +34,7 @@ public static class EventsApi
 
         events.MapPost("/batch", PostBatch)
             .WithName("PostEventBatch")
+            .WithMetadata(new IngestEndpoint(IngestMetrics.Batch))
             .WithSummary("Send a batch of events")
             .WithDescription(
                 "A JSON array of events (application/json) or one event per line (application/x-ndjson; blank lines are skipped), " +

@@ -6,8 +6,8 @@ namespace Pipeline.Api.Events;
 
 /// <summary>
 /// The ingest metrics: events accepted, events rejected by error code, and how long the broker took
-/// to acknowledge a request's events. 401 and 429 answers are counted by ASP.NET Core's own
-/// authentication and rate-limiting metrics, not here.
+/// to acknowledge a request's events. Requests to an ingest endpoint refused before their body is
+/// read (401 for the API key, 429 for the rate limit) count as one rejection each, under their code.
 /// </summary>
 internal sealed class IngestMetrics
 {
@@ -38,6 +38,19 @@ internal sealed class IngestMetrics
             new KeyValuePair<string, object?>("pipeline.ingest.endpoint", endpoint),
             new KeyValuePair<string, object?>("error.type", code));
 
+    /// <summary>
+    /// Counts a request refused by the platform (authentication, rate limit) before the endpoint ran,
+    /// if the request was for an ingest endpoint; queries refused the same way are not events.
+    /// </summary>
+    public static void RequestRefused(HttpContext context, string code)
+    {
+        if (context.GetEndpoint()?.Metadata.GetMetadata<IngestEndpoint>() is { } ingest
+            && context.RequestServices.GetService<IngestMetrics>() is { } metrics)
+        {
+            metrics.Rejected(ingest.Name, code, 1);
+        }
+    }
+
     public void Produced(string endpoint, TimeSpan duration, bool allAcknowledged)
     {
         var tags = new TagList
@@ -48,3 +61,6 @@ internal sealed class IngestMetrics
         _produceDuration.Record(duration.TotalSeconds, tags);
     }
 }
+
+/// <summary>Endpoint metadata marking an ingest endpoint, with its <c>pipeline.ingest.endpoint</c> tag value.</summary>
+internal sealed record IngestEndpoint(string Name);

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
+using Pipeline.Api.Events;
 
 namespace Pipeline.Api.Http;
 
@@ -91,6 +92,7 @@ internal sealed class ApiKeyAuthenticationHandler(
                 "An API key is required.", $"Send your API key in the {ApiKeyDefaults.HeaderName} header.")
             : ApiProblems.Create(StatusCodes.Status401Unauthorized, ErrorCodes.ApiKeyInvalid,
                 "The API key is not valid.", $"The {ApiKeyDefaults.HeaderName} header matches no configured API key.");
+        IngestMetrics.RequestRefused(Context, (string)problem.Extensions[ApiProblems.CodeMember]!);
         return ApiProblems.WriteAsync(Context, problem);
     }
 }

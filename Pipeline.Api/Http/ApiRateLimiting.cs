@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
+using Pipeline.Api.Events;
 
 namespace Pipeline.Api.Http;
 
@@ -58,6 +59,7 @@ public static class ApiRateLimiting
                 var retryAfter = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);
                 var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
                 rejected.HttpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+                IngestMetrics.RequestRefused(rejected.HttpContext, ErrorCodes.RateLimited);
                 return new ValueTask(ApiProblems.WriteAsync(rejected.HttpContext, ApiProblems.Create(
                     StatusCodes.Status429TooManyRequests, ErrorCodes.RateLimited,
                     "Too many requests for this API key.", $"Retry after {seconds} s.")));

@@ -21,3 +21,14 @@ public static class DeadLetterHeaders
     /// <summary>The offset the record was read from.</summary>
     public const string SourceOffset = "dead-letter.source.offset";
 }
+
+/// <summary>Headers the stream processor puts on <see cref="Topics.Aggregates"/> records besides the trace context.</summary>
+public static class AggregateHeaders
+{
+    /// <summary>
+    /// The timestamp, in Unix milliseconds as invariant decimal text, of the event whose processing
+    /// produced this update; absent on updates no event caused (a window closing, a re-send after a
+    /// restart). The sink measures end-to-end freshness from it.
+    /// </summary>
+    public const string EventTime = "pipeline.event-time";
+}

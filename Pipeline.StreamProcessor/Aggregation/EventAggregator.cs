@@ -106,6 +106,7 @@ internal sealed class EventAggregator : ITransformer<SourceKey, byte[], byte[], 
         using var activity = StreamProcessorTelemetry.ActivitySource.StartActivity($"process {source.Topic}", ActivityKind.Consumer, parent);
         activity?.SetTag("messaging.system", "kafka");
         activity?.SetTag("messaging.operation.type", "process");
+        activity?.SetTag("messaging.operation.name", "process");
         activity?.SetTag("messaging.destination.name", source.Topic);
         activity?.SetTag("messaging.consumer.group.name", _context.ApplicationId);
         activity?.SetTag("messaging.destination.partition.id", source.Partition.Value.ToString(CultureInfo.InvariantCulture));
@@ -187,14 +188,14 @@ internal sealed class EventAggregator : ITransformer<SourceKey, byte[], byte[], 
             }
 
             var window = state.Window(size, start, out var created);
-            window.Add(accepted.Value, now, trace);
+            window.Add(accepted.Value, now, trace, accepted.TimestampMs);
             if (created)
             {
                 _closing.Enqueue(accepted.Key, end + GraceMs);
             }
         }
 
-        state.AllTime().Add(accepted.Value, now, trace);
+        state.AllTime().Add(accepted.Value, now, trace, accepted.TimestampMs);
         state.LastAppliedOffset = offset;
         _dirty.Add(accepted.Key);
     }
@@ -256,11 +257,18 @@ internal sealed class EventAggregator : ITransformer<SourceKey, byte[], byte[], 
         using var activity = StreamProcessorTelemetry.ActivitySource.StartActivity($"send {Topics.Aggregates}", ActivityKind.Producer, update.LastEvent);
         activity?.SetTag("messaging.system", "kafka");
         activity?.SetTag("messaging.operation.type", "send");
+        activity?.SetTag("messaging.operation.name", "send");
         activity?.SetTag("messaging.destination.name", Topics.Aggregates);
         activity?.SetTag("pipeline.aggregate.version", record.Version);
 
         var headers = new Headers();
         KafkaTelemetry.InjectTraceContext(activity?.Context ?? update.LastEvent, headers);
+        if (!record.Final && update.EventTimestampMs is { } eventTime)
+        {
+            // A final record is caused by its window closing, not by an event: no freshness to measure.
+            headers.Add(AggregateHeaders.EventTime, Encoding.UTF8.GetBytes(eventTime.ToString(CultureInfo.InvariantCulture)));
+        }
+
         _context.SetHeaders(headers);
         _context.ChangeTimestamp(record.UpdatedAt.ToUnixTimeMilliseconds());
         _context.Forward(PipelineJson.Serialize(record.Id), new ProcessorOutput(Topics.Aggregates, PipelineJson.Serialize(record)));
@@ -487,7 +495,7 @@ internal sealed class EventAggregator : ITransformer<SourceKey, byte[], byte[], 
         string.Create(CultureInfo.InvariantCulture, $"{key.Length}:{key}{id}");
 
     /// <summary>An aggregate as it was when a flush wrote it, waiting for the next punctuation to be sent.</summary>
-    private sealed record DurableUpdate(AggregateRecord Record, ActivityContext LastEvent)
+    private sealed record DurableUpdate(AggregateRecord Record, ActivityContext LastEvent, long? EventTimestampMs)
     {
         public static DurableUpdate Of(string key, AggregateState aggregate)
         {
@@ -509,7 +517,8 @@ internal sealed class EventAggregator : ITransformer<SourceKey, byte[], byte[], 
                     aggregate.Final,
                     aggregate.Version,
                     DateTimeOffset.FromUnixTimeMilliseconds(aggregate.UpdatedAtMs)),
-                aggregate.LastEvent);
+                aggregate.LastEvent,
+                aggregate.LastEventTimestampMs);
         }
     }
 }

@@ -4,7 +4,7 @@ namespace Pipeline.StreamProcessor.Aggregation;
 
 /// <summary>
 /// One aggregate of one key: a tumbling window (<see cref="SizeMs"/> &gt; 0) or the all-time
-/// totals (<see cref="SizeMs"/> = 0). Everything but the last two fields is persisted.
+/// totals (<see cref="SizeMs"/> = 0). Everything but the last three fields is persisted.
 /// </summary>
 internal sealed class AggregateState
 {
@@ -34,11 +34,14 @@ internal sealed class AggregateState
     /// <summary>Not persisted: the processing span of the last event that changed this aggregate.</summary>
     public ActivityContext LastEvent { get; set; }
 
+    /// <summary>Not persisted: the timestamp of the last event that changed this aggregate, in Unix milliseconds.</summary>
+    public long? LastEventTimestampMs { get; set; }
+
     public bool IsAllTime => SizeMs == 0;
     public long EndMs => StartMs + SizeMs;
     public double Total => Sum + Compensation;
 
-    public void Add(double value, long nowMs, ActivityContext trace)
+    public void Add(double value, long nowMs, ActivityContext trace, long eventTimestampMs)
     {
         var sum = Sum + value;
         if (double.IsFinite(sum))
@@ -52,6 +55,7 @@ internal sealed class AggregateState
         Max = Math.Max(Max, value);
         Touch(nowMs);
         LastEvent = trace;
+        LastEventTimestampMs = eventTimestampMs;
     }
 
     public void Close(long nowMs)

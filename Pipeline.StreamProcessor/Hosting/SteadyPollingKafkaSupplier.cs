@@ -1,5 +1,8 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Globalization;
 using Confluent.Kafka;
+using Pipeline.StreamProcessor.Telemetry;
 using Streamiz.Kafka.Net;
 using Streamiz.Kafka.Net.Kafka;
 using Streamiz.Kafka.Net.Metrics;
@@ -13,8 +16,9 @@ namespace Pipeline.StreamProcessor.Hosting;
 /// seconds instead of the few ms left, and a negative (unbounded) wait when under 0.6 ms are
 /// left. Either stalls the stream thread, and with it punctuation, emission and commits. A poll
 /// that only returns empty at its deadline leaves that loop nothing left to wait for.
+/// The stream threads' consumers also measure their lag into <paramref name="lag"/>.
 /// </summary>
-internal sealed class SteadyPollingKafkaSupplier(IStreamConfig config) : IKafkaSupplier
+internal sealed class SteadyPollingKafkaSupplier(IStreamConfig config, ConsumerLag? lag = null) : IKafkaSupplier
 {
     private readonly DefaultKafkaClientSupplier _inner = new(new KafkaLoggerAdapter(config), config);
 
@@ -25,7 +29,7 @@ internal sealed class SteadyPollingKafkaSupplier(IStreamConfig config) : IKafkaS
     }
 
     public IConsumer<byte[], byte[]> GetConsumer(ConsumerConfig config, IConsumerRebalanceListener rebalanceListener) =>
-        new SteadyPollingConsumer(_inner.GetConsumer(config, rebalanceListener));
+        new SteadyPollingConsumer(_inner.GetConsumer(config, rebalanceListener), lag, config.GroupId);
 
     public IConsumer<byte[], byte[]> GetRestoreConsumer(ConsumerConfig config) =>
         new SteadyPollingConsumer(_inner.GetRestoreConsumer(config));
@@ -37,9 +41,19 @@ internal sealed class SteadyPollingKafkaSupplier(IStreamConfig config) : IKafkaS
     public IAdminClient GetAdmin(AdminClientConfig config) => _inner.GetAdmin(config);
 }
 
-/// <summary>A consumer whose timed polls return a record or wait out their whole timeout; everything else is passed through.</summary>
-internal sealed class SteadyPollingConsumer(IConsumer<byte[], byte[]> inner) : IConsumer<byte[], byte[]>
+/// <summary>
+/// A consumer whose timed polls return a record or wait out their whole timeout; everything else is
+/// passed through. Given a <see cref="ConsumerLag"/>, it measures its lag at most once per
+/// <c>lagInterval</c>, after a poll, from what the client already knows (no broker round trip):
+/// the high watermark of each assigned partition's last fetch minus the position.
+/// </summary>
+internal sealed class SteadyPollingConsumer(
+    IConsumer<byte[], byte[]> inner, ConsumerLag? lag = null, string? consumerGroup = null, TimeSpan? lagInterval = null)
+    : IConsumer<byte[], byte[]>
 {
+    private readonly long _lagIntervalTicks = (long)((lagInterval ?? TimeSpan.FromSeconds(1)).TotalSeconds * Stopwatch.Frequency);
+    private long _nextLagMeasurement;
+
     public ConsumeResult<byte[], byte[]>? Consume(TimeSpan timeout)
     {
         var started = Stopwatch.GetTimestamp();
@@ -50,9 +64,40 @@ internal sealed class SteadyPollingConsumer(IConsumer<byte[], byte[]> inner) : I
             var result = inner.Consume(left > TimeSpan.Zero ? left : TimeSpan.Zero);
             if (result is not null || left <= TimeSpan.Zero)
             {
+                MeasureLagIfDue();
                 return result;
             }
         }
+    }
+
+    private void MeasureLagIfDue()
+    {
+        var now = Stopwatch.GetTimestamp();
+        if (lag is null || now < _nextLagMeasurement)
+        {
+            return;
+        }
+
+        _nextLagMeasurement = now + _lagIntervalTicks;
+        var assignment = inner.Assignment;
+        var measurements = new List<Measurement<long>>(assignment.Count);
+        foreach (var partition in assignment)
+        {
+            // Unknown until the partition's first fetch: no figure rather than a wrong one.
+            var high = inner.GetWatermarkOffsets(partition).High;
+            var position = inner.Position(partition);
+            if (high.IsSpecial || position.IsSpecial)
+            {
+                continue;
+            }
+
+            measurements.Add(new Measurement<long>(Math.Max(0, high.Value - position.Value),
+                new KeyValuePair<string, object?>("messaging.destination.name", partition.Topic),
+                new KeyValuePair<string, object?>("messaging.destination.partition.id", partition.Partition.Value.ToString(CultureInfo.InvariantCulture)),
+                new KeyValuePair<string, object?>("messaging.consumer.group.name", consumerGroup)));
+        }
+
+        lag.Publish(this, measurements);
     }
 
     public ConsumeResult<byte[], byte[]>? Consume(int millisecondsTimeout) =>
@@ -94,6 +139,15 @@ internal sealed class SteadyPollingConsumer(IConsumer<byte[], byte[]> inner) : I
     public List<TopicPartitionOffset> OffsetsForTimes(IEnumerable<TopicPartitionTimestamp> timestampsToSearch, TimeSpan timeout) => inner.OffsetsForTimes(timestampsToSearch, timeout);
     public WatermarkOffsets GetWatermarkOffsets(TopicPartition topicPartition) => inner.GetWatermarkOffsets(topicPartition);
     public WatermarkOffsets QueryWatermarkOffsets(TopicPartition topicPartition, TimeSpan timeout) => inner.QueryWatermarkOffsets(topicPartition, timeout);
-    public void Close() => inner.Close();
-    public void Dispose() => inner.Dispose();
+    public void Close()
+    {
+        lag?.Remove(this);
+        inner.Close();
+    }
+
+    public void Dispose()
+    {
+        lag?.Remove(this);
+        inner.Dispose();
+    }
 }

@@ -14,7 +14,7 @@ internal static class StreamConfiguration
     public static KafkaStream CreateStream(AggregatorBlueprint blueprint, StreamProcessorOptions options, string bootstrapServers, ILoggerFactory? loggerFactory)
     {
         var config = Create(options, bootstrapServers, loggerFactory);
-        return new KafkaStream(AggregationTopology.Build(blueprint, options.StateStore), config, new SteadyPollingKafkaSupplier(config));
+        return new KafkaStream(AggregationTopology.Build(blueprint, options.StateStore), config, new SteadyPollingKafkaSupplier(config, blueprint.Metrics.ConsumerLag));
     }
 
     public static StreamConfig Create(StreamProcessorOptions options, string bootstrapServers, ILoggerFactory? loggerFactory)

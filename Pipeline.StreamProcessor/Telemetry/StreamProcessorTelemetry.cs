@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 
@@ -39,7 +40,13 @@ internal sealed class StreamProcessorMetrics
             "pipeline.stream_processor.aggregates.emitted", "{record}", "Aggregate updates sent to the aggregates topic (tag final).");
         ProcessingLag = meter.CreateHistogram<double>(
             "pipeline.stream_processor.processing.lag", "s", "Time from an event's timestamp to its processing.");
+        meter.CreateObservableGauge(
+            "pipeline.stream_processor.consumer.lag", ConsumerLag.Read, "{record}",
+            "Records on an assigned partition of the events topic the processor has not read yet: high watermark minus position.");
     }
+
+    /// <summary>The latest lag figures of each stream thread's consumer, read by the consumer lag gauge.</summary>
+    public ConsumerLag ConsumerLag { get; } = new();
 
     public Meter Meter { get; }
     public Counter<long> RecordsProcessed { get; }
@@ -49,4 +56,20 @@ internal sealed class StreamProcessorMetrics
     public Counter<long> ReplayedEvents { get; }
     public Counter<long> AggregatesEmitted { get; }
     public Histogram<double> ProcessingLag { get; }
+}
+
+/// <summary>
+/// Lag per partition, as each consumer last measured it. Every stream thread has its own consumer
+/// and assignment; the gauge reports them all.
+/// </summary>
+internal sealed class ConsumerLag
+{
+    private readonly ConcurrentDictionary<object, IReadOnlyList<Measurement<long>>> _byConsumer = new();
+
+    public void Publish(object consumer, IReadOnlyList<Measurement<long>> lag) => _byConsumer[consumer] = lag;
+
+    /// <summary>Forgets a closed consumer, whose partitions another consumer now reports.</summary>
+    public void Remove(object consumer) => _byConsumer.TryRemove(consumer, out _);
+
+    public IEnumerable<Measurement<long>> Read() => _byConsumer.Values.SelectMany(lag => lag).ToList();
 }

@@ -31,6 +31,36 @@ public sealed class IngestMetricsTests(PartitionedEventsTopic topic) : IClassFix
         Assert.All(latencies, latency => Assert.Equal("acknowledged", latency.Tags["pipeline.ingest.outcome"]));
     }
 
+    [Fact]
+    public async Task IngestRequestsRefusedForTheirApiKeyOrTheRateLimitAreCountedAsRejectedByCode()
+    {
+        await using var api = new IngestApiFactory(topic.BootstrapServers, new Dictionary<string, string?>
+        {
+            ["Api:RateLimit:TokenLimit"] = "2",
+            ["Api:RateLimit:TokensPerPeriod"] = "1",
+            ["Api:RateLimit:ReplenishmentPeriod"] = "01:00:00",
+        });
+        using var metrics = new ApiMetrics(api.Services.GetRequiredService<IMeterFactory>());
+        using var anonymous = api.CreateApiClient(apiKey: null);
+        using var stranger = api.CreateApiClient(apiKey: "not-a-key");
+        using var client = api.CreateApiClient();
+
+        await (await anonymous.PostAsync(ApiRequests.Events, ApiRequests.NewEvent(out _))).AssertProblemAsync(HttpStatusCode.Unauthorized, "api-key-missing");
+        await (await stranger.PostAsync(ApiRequests.Batch, "[" + ApiRequests.NewEvent(out _) + "]")).AssertProblemAsync(HttpStatusCode.Unauthorized, "api-key-invalid");
+        await (await anonymous.GetAsync("/api/aggregates/some-key")).AssertProblemAsync(HttpStatusCode.Unauthorized, "api-key-missing");
+        Assert.Equal(HttpStatusCode.Accepted, (await client.PostAsync(ApiRequests.Events, ApiRequests.NewEvent(out _))).StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, (await client.PostAsync(ApiRequests.Events, ApiRequests.NewEvent(out _))).StatusCode);
+        await (await client.PostAsync(ApiRequests.Events, ApiRequests.NewEvent(out _))).AssertProblemAsync(HttpStatusCode.TooManyRequests, "rate-limited");
+        await (await client.GetAsync("/api/aggregates/some-key")).AssertProblemAsync(HttpStatusCode.TooManyRequests, "rate-limited");
+
+        Assert.Equal(1, metrics.Sum("pipeline.api.events.rejected", "error.type", "api-key-missing"));
+        Assert.Equal(1, metrics.Sum("pipeline.api.events.rejected", "error.type", "api-key-invalid"));
+        Assert.Equal(1, metrics.Sum("pipeline.api.events.rejected", "error.type", "rate-limited"));
+        var refused = metrics.Measurements("pipeline.api.events.rejected");
+        Assert.Equal(["single", "batch", "single"], refused.Select(m => m.Tags["pipeline.ingest.endpoint"]));
+        Assert.Equal(2, metrics.Sum("pipeline.api.events.accepted", "pipeline.ingest.endpoint", "single"));
+    }
+
     /// <summary>Listens to the Pipeline.Api meter of one host only, so tests running beside it do not count.</summary>
     private sealed class ApiMetrics : IDisposable
     {

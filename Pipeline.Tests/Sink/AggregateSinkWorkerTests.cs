@@ -1,6 +1,8 @@
 using Pipeline.AppHost.Postgres;
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Globalization;
 using System.Text;
 using Confluent.Kafka;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -189,6 +191,41 @@ public sealed class AggregateSinkWorkerTests(SinkDatabase database) : IClassFixt
         Assert.Equal(parentSpan, process.ParentSpanId);
         Assert.Equal(ActivityKind.Consumer, process.Kind);
         Assert.Contains(spans, span => span.Source.Name == SinkTelemetry.Name && span.Links.Any(link => link.Context.TraceId == producerSpan));
+    }
+
+    [Fact]
+    public async Task EndToEndFreshnessIsMeasuredFromTheTimestampOfTheEventBehindAnUpdateAndOnlyWhenOneIsNamed()
+    {
+        using var kafka = new SinkKafka();
+        var freshness = new ConcurrentQueue<double>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (ReferenceEquals(instrument.Meter, SinkTelemetry.Meter) && instrument.Name == "pipeline.sink.event.freshness")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<double>((_, value, _, _) => freshness.Enqueue(value));
+        listener.Start();
+        // Ninety seconds old: far from what any other test's updates could measure meanwhile.
+        var eventTime = DateTimeOffset.UtcNow.AddSeconds(-90);
+        var caused = Totals("fresh-a", 1);
+        await kafka.ProduceRawAsync(PipelineJson.Serialize(caused.Id), PipelineJson.Serialize(caused),
+            new Headers { { AggregateHeaders.EventTime, Encoding.UTF8.GetBytes(eventTime.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture)) } });
+        await kafka.ProduceRawAsync(PipelineJson.Serialize(Totals("fresh-b", 1).Id), PipelineJson.Serialize(Totals("fresh-b", 1)),
+            new Headers { { AggregateHeaders.EventTime, "not-a-time"u8.ToArray() } });
+        await kafka.ProduceAsync([Totals("fresh-c", 1)]);
+        var (worker, _) = kafka.CreateWorker(new PostgresAggregateWriter(database.DataSource), SinkKafka.Options());
+
+        await worker.StartAsync(default);
+        var stored = await Eventually.HoldsAsync(() => database.ReadAllAsync("fresh-"), rows => rows.Count == 3);
+        await worker.StopAsync(default);
+        var after = DateTimeOffset.UtcNow;
+
+        Assert.Equal(3, stored.Count);
+        var measured = Assert.Single(freshness, value => value >= 90 && value < 600);
+        Assert.InRange(measured, 90, (after - eventTime).TotalSeconds);
     }
 
     /// <summary>Every version 1..versions of the totals and two 1m windows of each key.</summary>

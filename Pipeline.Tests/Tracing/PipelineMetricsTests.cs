@@ -1,0 +1,76 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Pipeline.ServiceDefaults.Contracts;
+using Pipeline.Sink;
+using Pipeline.StreamProcessor.Telemetry;
+using Pipeline.Tests.Api;
+using Pipeline.Tests.Sink;
+
+namespace Pipeline.Tests.Tracing;
+
+/// <summary>The operators' figures that need the whole pipeline: end-to-end freshness, and the processor's lag.</summary>
+[Collection(InProcessPipeline.Collection)]
+public sealed class PipelineMetricsTests(InProcessPipeline pipeline)
+{
+    [Fact]
+    public async Task AnEventsFreshnessIsMeasuredWhenItsAggregatesAreStoredAndTheProcessorReportsItsLag()
+    {
+        var freshness = new ConcurrentQueue<double>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (ReferenceEquals(instrument.Meter, SinkTelemetry.Meter) && instrument.Name == "pipeline.sink.event.freshness")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<double>((_, value, _, _) => freshness.Enqueue(value));
+        listener.Start();
+        using var client = pipeline.Api.CreateApiClient();
+        var key = "fresh-" + Guid.NewGuid().ToString("N")[..12];
+        var eventTime = DateTimeOffset.UtcNow.AddSeconds(-5);
+
+        var response = await client.PostAsync(ApiRequests.Events, ApiRequests.NewEvent(out _, key, timestamp: eventTime));
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var partition = (await response.ReadJsonAsync()).GetProperty("partition").GetInt32();
+        var stored = await Eventually.HoldsAsync(() => SinkDatabase.ReadAllAsync(pipeline.Database, key), rows => rows.Count == 3, TimeSpan.FromSeconds(60));
+        var sinceEvent = (DateTimeOffset.UtcNow - eventTime).TotalSeconds;
+
+        // All-time, 1m and 1h: each row's update names the event behind it.
+        Assert.True(stored.Count == 3, $"{stored.Count} of 3 rows stored. Logged:\n{pipeline.Problems()}");
+        Assert.True(freshness.Count(value => value >= 5 && value <= sinceEvent) == 3,
+            $"Freshness measured: {string.Join(", ", freshness)}; {sinceEvent:0.###} s since the event. Logged:\n{pipeline.Problems()}");
+
+        var lag = await Eventually.HoldsAsync(
+            () => Task.FromResult(ReadProcessorLag(pipeline.Processor.Services.GetRequiredService<IMeterFactory>())),
+            measurements => measurements.Any(m => m.Partition == partition.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        var read = Assert.Single(lag, m => m.Partition == partition.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(0, read.Value);
+        Assert.All(lag, m => Assert.Equal((Topics.Events, pipeline.ApplicationId), (m.Topic, m.Group)));
+    }
+
+    private static List<(long Value, string? Topic, string? Partition, string? Group)> ReadProcessorLag(IMeterFactory processorMeters)
+    {
+        var measurements = new List<(long, string?, string?, string?)>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == StreamProcessorTelemetry.Name && ReferenceEquals(instrument.Meter.Scope, processorMeters)
+                && instrument.Name == "pipeline.stream_processor.consumer.lag")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            var named = tags.ToArray().ToDictionary(tag => tag.Key, tag => tag.Value as string);
+            measurements.Add((value, named.GetValueOrDefault("messaging.destination.name"), named.GetValueOrDefault("messaging.destination.partition.id"),
+                named.GetValueOrDefault("messaging.consumer.group.name")));
+        });
+        listener.Start();
+        listener.RecordObservableInstruments();
+        return measurements;
+    }
+}
