@@ -1,4 +1,5 @@
 using Confluent.Kafka;
+using Microsoft.Extensions.Logging.Abstractions;
 using Pipeline.StreamProcessor.Aggregation;
 using Pipeline.StreamProcessor.Configuration;
 using Streamiz.Kafka.Net;
@@ -62,6 +63,13 @@ internal static class StreamConfiguration
 
         return config;
     }
+
+    /// <summary>
+    /// Streamiz keeps the last logger factory it was given in a static, and every later
+    /// <see cref="StreamConfig"/> creates loggers from it. Once this host stops, its factory is
+    /// disposed; another host in the same process (tests run several) must not inherit it.
+    /// </summary>
+    public static void ReleaseLoggerFactory() => _ = new StreamConfig { Logger = NullLoggerFactory.Instance };
 
     private static TimeSpan Parse(string value) =>
         Durations.TryParse(value, out var duration) ? duration : throw new InvalidOperationException($"'{value}' is not a duration.");

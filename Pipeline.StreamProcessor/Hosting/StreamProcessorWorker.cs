@@ -70,6 +70,10 @@ internal sealed class StreamProcessorWorker(
                 // Blocks until the stream threads have committed and stopped.
                 await Task.Run(stream.Dispose, CancellationToken.None);
                 status.Set(stoppingToken.IsCancellationRequested ? "NOT_RUNNING" : "ERROR");
+                if (stoppingToken.IsCancellationRequested)
+                {
+                    StreamConfiguration.ReleaseLoggerFactory();
+                }
             }
 
             try
