@@ -7,6 +7,7 @@
 using System.Globalization;
 using Confluent.Kafka;
 using Pipeline.AppHost.Kafka;
+using Pipeline.AppHost.Postgres;
 using Pipeline.Bench.Ingest;
 using Pipeline.ServiceDefaults.Contracts;
 
@@ -18,7 +19,9 @@ Console.WriteLine($"  batch phase {settings.Events:N0} events in batches of {set
 using var broker = LocalKafkaBroker.Start();
 broker.CreateTopic(Topics.Events, settings.Partitions);
 
-await using var api = new InProcessApi(broker.BootstrapServers, settings.ProduceTimeout);
+await using var postgres = await LocalPostgresServer.StartAsync();
+await postgres.CreateDatabaseAsync("pipelinedb");
+await using var api = new InProcessApi(broker.BootstrapServers, postgres.ConnectionString("pipelinedb"), settings.ProduceTimeout);
 using var http = api.CreateClient(settings.Concurrency);
 var events = new EventBodies(settings);
 
