@@ -2,6 +2,7 @@
 // `--json <file>`, next to (never instead of) the program's own human-readable output.
 // Linked into each bench project; bench/run reads the files and prints one table.
 using System.Reflection;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace Pipeline.Bench;
@@ -14,7 +15,11 @@ internal sealed class BenchmarkResult(string benchmark)
 {
     private const string JsonOption = "--json";
 
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true,
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, // a file for bench/run, not HTML: keep ` and ' readable
+    };
 
     private readonly List<BenchmarkFigure> _figures = [];
     private readonly Dictionary<string, string> _environment = new(StringComparer.Ordinal)
