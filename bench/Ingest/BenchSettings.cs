@@ -30,6 +30,11 @@ internal sealed record BenchSettings(
         for (var i = 0; i + 1 < args.Length; i += 2)
         {
             var name = args[i].TrimStart('-');
+            if (name == "json")
+            {
+                continue; // where the figures go, read by BenchmarkResult
+            }
+
             if (!values.ContainsKey(name))
             {
                 throw new ArgumentException($"Unknown option --{name}; known: {string.Join(", ", values.Keys.Select(k => "--" + k))}.");

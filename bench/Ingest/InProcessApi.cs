@@ -8,17 +8,21 @@ namespace Pipeline.Bench.Ingest;
 /// <summary>
 /// The real Pipeline.Api, hosted in this process on a loopback Kestrel port, configured as the
 /// AppHost would configure it; the rate limit is lifted so that it does not cap the measurement.
+/// The API serves queries too and will not start without its database, so it gets one (otherwise
+/// unused by the benchmark).
 /// </summary>
 internal sealed class InProcessApi : WebApplicationFactory<ApiAssembly>
 {
     public const string ApiKey = "bench-key-3f7a9c1e5b2d4f60";
 
     private readonly string _bootstrapServers;
+    private readonly string _databaseConnectionString;
     private readonly TimeSpan _produceTimeout;
 
-    public InProcessApi(string bootstrapServers, TimeSpan produceTimeout)
+    public InProcessApi(string bootstrapServers, string databaseConnectionString, TimeSpan produceTimeout)
     {
         _bootstrapServers = bootstrapServers;
+        _databaseConnectionString = databaseConnectionString;
         _produceTimeout = produceTimeout;
         UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
         StartServer();
@@ -46,6 +50,7 @@ internal sealed class InProcessApi : WebApplicationFactory<ApiAssembly>
     {
         builder.UseEnvironment("Production");
         builder.UseSetting("ConnectionStrings:kafka", _bootstrapServers);
+        builder.UseSetting("ConnectionStrings:pipelinedb", _databaseConnectionString);
         builder.UseSetting("Api:Keys:0", ApiKey);
         builder.UseSetting("Api:RateLimit:TokenLimit", "100000000");
         builder.UseSetting("Api:RateLimit:TokensPerPeriod", "100000000");

@@ -2,11 +2,13 @@
 // many concurrent clients, and through a raw Confluent.Kafka producer with the API's settings, all
 // against one local broker, in one run. Bounded in count and time; loopback only.
 //
-//   dotnet run -c Release --project bench/Ingest [-- --events 200000 --single-events 20000 --concurrency 32 --max-seconds 60]
+//   dotnet run -c Release --project bench/Ingest [-- --events 200000 --single-events 20000 --concurrency 32 --max-seconds 60 --json figures.json]
 
 using System.Globalization;
 using Confluent.Kafka;
 using Pipeline.AppHost.Kafka;
+using Pipeline.AppHost.Postgres;
+using Pipeline.Bench;
 using Pipeline.Bench.Ingest;
 using Pipeline.ServiceDefaults.Contracts;
 
@@ -18,7 +20,9 @@ Console.WriteLine($"  batch phase {settings.Events:N0} events in batches of {set
 using var broker = LocalKafkaBroker.Start();
 broker.CreateTopic(Topics.Events, settings.Partitions);
 
-await using var api = new InProcessApi(broker.BootstrapServers, settings.ProduceTimeout);
+await using var postgres = await LocalPostgresServer.StartAsync();
+await postgres.CreateDatabaseAsync("pipelinedb");
+await using var api = new InProcessApi(broker.BootstrapServers, postgres.ConnectionString("pipelinedb"), settings.ProduceTimeout);
 using var http = api.CreateClient(settings.Concurrency);
 var events = new EventBodies(settings);
 
@@ -43,4 +47,13 @@ foreach (var result in results)
         $"| {result.Name} | {result.Events:N0} | {result.Elapsed.TotalSeconds:0.00} | {result.EventsPerSecond:N0} | {result.EventsPerSecond / raw:0.00} | {result.Failed:N0} |"));
 }
 
-return results.Any(result => result.Failed > 0 || result.TimedOut) ? 1 : 0;
+var figures = new BenchmarkResult("ingest");
+figures.Describe("librdkafka", Library.VersionString);
+foreach (var result in results[..^1])
+{
+    figures.Add($"ingest, {result.Name}", result.EventsPerSecond, "events/s", "raw Confluent.Kafka producer, same settings", raw);
+}
+
+var completed = !results.Any(result => result.Failed > 0 || result.TimedOut);
+figures.WriteIfRequested(args, completed);
+return completed ? 0 : 1;

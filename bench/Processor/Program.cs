@@ -1,7 +1,7 @@
 // Events per second through Pipeline.StreamProcessor (the real Streamiz topology) against a raw
 // Confluent.Kafka consume-transform-produce loop, on the same local Kafka broker, in one run;
 // then the processor's latency from an event to the update that carries it.
-// Usage: dotnet run -c Release --project bench/Processor -- [events] [keys]
+// Usage: dotnet run -c Release --project bench/Processor -- [events] [keys] [--json figures.json]
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Globalization;
@@ -9,6 +9,7 @@ using System.Text;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging.Abstractions;
 using Pipeline.AppHost.Kafka;
+using Pipeline.Bench;
 using Pipeline.ServiceDefaults.Contracts;
 using Pipeline.StreamProcessor.Aggregation;
 using Pipeline.StreamProcessor.Configuration;
@@ -20,8 +21,9 @@ const int Partitions = 8;
 const string ApplicationId = "bench-processor";
 const string RawOutput = "raw-aggregates";
 
-var eventCount = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 150_000;
-var keyCount = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1_000;
+var positional = BenchmarkResult.WithoutJsonOption(args);
+var eventCount = positional.Length > 0 ? int.Parse(positional[0], CultureInfo.InvariantCulture) : 150_000;
+var keyCount = positional.Length > 1 ? int.Parse(positional[1], CultureInfo.InvariantCulture) : 1_000;
 
 using var broker = LocalKafkaBroker.Start();
 foreach (var topic in Topics.All.Append(RawOutput).Concat(StreamProcessorTopology.InternalTopics(ApplicationId)))
@@ -42,6 +44,17 @@ Console.WriteLine($"Stream processor:          {processor.Rate,9:N0} events/s ({
 Console.WriteLine($"Ratio processor / raw:     {processor.Rate / raw.Rate:P0}");
 Console.WriteLine($"All-time totals check:     {(processor.Exact ? "every key's count and sum exact" : "MISMATCH")}");
 Console.WriteLine($"Latency event -> update:   {processor.Latency}");
+
+var figures = new BenchmarkResult("processor");
+figures.Describe("librdkafka", Library.VersionString);
+figures.Add("stream processor", processor.Rate, "events/s", "raw Confluent.Kafka consume-transform-produce loop", raw.Rate);
+if (processor.Latency.Count > 0)
+{
+    figures.Add("stream processor, event to update on `aggregates`, p50", processor.Latency.P50, "ms");
+    figures.Add("stream processor, event to update on `aggregates`, p99", processor.Latency.P99, "ms");
+}
+
+figures.WriteIfRequested(args, processor.Exact && processor.Latency.Count > 0);
 return processor.Exact ? 0 : 1;
 
 static int ProduceEvents(string bootstrapServers, int count, int keys)
@@ -225,7 +238,7 @@ static bool Matches(Dictionary<string, AggregateRecord> allTime) =>
 
 // Steady traffic on fresh keys: 400 events/s for 5 s. For every event, the time from producing it
 // to reading back the first all-time update of its key that counts it.
-static string MeasureLatency(string bootstrapServers, IConsumer<byte[], byte[]> reader)
+static Latency MeasureLatency(string bootstrapServers, IConsumer<byte[], byte[]> reader)
 {
     using var producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig { BootstrapServers = bootstrapServers, EnableIdempotence = true, Acks = Acks.All, LingerMs = 0 }).Build();
     // Connected and holding its producer id before the clock starts.
@@ -273,14 +286,20 @@ static string MeasureLatency(string bootstrapServers, IConsumer<byte[], byte[]> 
     }
 
     latencies.Sort();
-    return latencies.Count == 0
-        ? "no updates read"
-        : $"p50 {Percentile(0.50):F0} ms, p99 {Percentile(0.99):F0} ms, max {latencies[^1]:F0} ms over {latencies.Count:N0} events";
+    return latencies.Count == 0 ? new Latency(0, 0, 0, 0) : new Latency(Percentile(0.50), Percentile(0.99), latencies[^1], latencies.Count);
 
     double Percentile(double p) => latencies[(int)Math.Min(latencies.Count - 1, Math.Floor(p * latencies.Count))];
 }
 
-internal sealed record ProcessorRun(double Rate, TimeSpan Elapsed, int Emitted, bool Exact, string Latency);
+internal sealed record ProcessorRun(double Rate, TimeSpan Elapsed, int Emitted, bool Exact, Latency Latency);
+
+/// <summary>Event-to-update latency in milliseconds over <see cref="Count"/> events.</summary>
+internal sealed record Latency(double P50, double P99, double Max, int Count)
+{
+    public override string ToString() => Count == 0
+        ? "no updates read"
+        : $"p50 {P50:F0} ms, p99 {P99:F0} ms, max {Max:F0} ms over {Count:N0} events";
+}
 
 internal partial class Program
 {

@@ -10,6 +10,7 @@ using Npgsql;
 using NpgsqlTypes;
 using Pipeline.AppHost.Kafka;
 using Pipeline.AppHost.Postgres;
+using Pipeline.Bench;
 using Pipeline.Migrator;
 using Pipeline.ServiceDefaults.Contracts;
 using Pipeline.Sink;
@@ -17,7 +18,7 @@ using Pipeline.Sink;
 // Sink benchmark: rows per second stored by the sink's upsert against a one-statement-per-row
 // loop, COPY into a staging table plus a merge, and plain COPY; then how soon a record on the
 // aggregates topic is committed in PostgreSQL under a steady load. Not a test: figures only.
-// Usage: dotnet run -c Release --project bench/Sink [-- --records 100000 --repeats 3]
+// Usage: dotnet run -c Release --project bench/Sink [-- --records 100000 --repeats 3 --json figures.json]
 var records = Argument("--records", 100_000);
 var naiveRecords = Argument("--naive-records", 20_000);
 var repeats = Argument("--repeats", 3);
@@ -30,12 +31,25 @@ await postgres.CreateDatabaseAsync("pipelinedb");
 var connectionString = postgres.ConnectionString("pipelinedb");
 DatabaseMigrations.Apply(connectionString, NullLogger.Instance);
 await using var dataSource = NpgsqlDataSource.Create(connectionString);
-Console.WriteLine($"PostgreSQL: {await ScalarAsync<string>(dataSource, "SHOW server_version")}, synchronous_commit={await ScalarAsync<string>(dataSource, "SHOW synchronous_commit")}, fsync={await ScalarAsync<string>(dataSource, "SHOW fsync")}.");
+var serverVersion = await ScalarAsync<string>(dataSource, "SHOW server_version");
+Console.WriteLine($"PostgreSQL: {serverVersion}, synchronous_commit={await ScalarAsync<string>(dataSource, "SHOW synchronous_commit")}, fsync={await ScalarAsync<string>(dataSource, "SHOW fsync")}.");
+var figures = new BenchmarkResult("sink");
+figures.Describe("postgresql", serverVersion);
+var freshRate = Argument("--fresh-rate", 500);
+var freshFor = TimeSpan.FromSeconds(Argument("--fresh-seconds", 10));
 
 if (args.Contains("--freshness-only"))
 {
-    await Freshness.MeasureAsync(dataSource, Argument("--fresh-rate", 500), TimeSpan.FromSeconds(Argument("--fresh-seconds", 10)), fetchWaitMaxMs: Argument("--fetch-wait", 500));
-    return;
+    var fetchWait = Argument("--fetch-wait", 500);
+    var alone = await Freshness.MeasureAsync(dataSource, freshRate, freshFor, fetchWaitMaxMs: fetchWait);
+    if (alone is not null)
+    {
+        figures.Add($"sink freshness, p50 ({freshRate}/s, fetch wait {fetchWait} ms)", alone.P50, "ms");
+        figures.Add($"sink freshness, p99 ({freshRate}/s, fetch wait {fetchWait} ms)", alone.P99, "ms");
+    }
+
+    figures.WriteIfRequested(args, alone is { Complete: true });
+    return 0;
 }
 
 var sinkWriter = new PostgresAggregateWriter(dataSource);
@@ -116,9 +130,31 @@ foreach (var (size, rates) in bySize)
     Console.WriteLine($"  batch {size,5}: {rates[rates.Count / 2],10:N0} rows/s");
 }
 
-await Freshness.MeasureAsync(dataSource, Argument("--fresh-rate", 500), TimeSpan.FromSeconds(Argument("--fresh-seconds", 10)), fetchWaitMaxMs: 500);
-await Freshness.MeasureAsync(dataSource, Argument("--fresh-rate", 500), TimeSpan.FromSeconds(Argument("--fresh-seconds", 10)), fetchWaitMaxMs: 10);
-return;
+var defaultWait = await Freshness.MeasureAsync(dataSource, freshRate, freshFor, fetchWaitMaxMs: 500);
+var shortWait = await Freshness.MeasureAsync(dataSource, freshRate, freshFor, fetchWaitMaxMs: 10);
+
+// For bench/run: the sink's writer against the alternatives it was chosen over, and how fresh its rows are.
+double Rate(string workload, string strategy) => results.Single(r => r.Workload == workload && r.Strategy == strategy).RowsPerSecond;
+var ofRuns = $"median of {repeats}";
+foreach (var (workload, label) in new[] { ("insert", "inserts"), ("upsert", "90 % updates") })
+{
+    var sinkRate = Rate(workload, "sink: unnest upsert + pg_notify");
+    figures.Add($"sink upsert, {label} ({ofRuns})", sinkRate, "rows/s", "one statement per row", Rate(workload, "one statement per row"));
+    figures.Add($"sink upsert, {label} ({ofRuns})", sinkRate, "rows/s", "COPY to staging + merge", Rate(workload, "COPY to staging + merge"));
+    if (workload == "insert")
+    {
+        figures.Add($"sink upsert, {label} ({ofRuns})", sinkRate, "rows/s", "plain COPY (insert only)", Rate(workload, "plain COPY (insert only)"));
+    }
+}
+
+if (defaultWait is not null && shortWait is not null)
+{
+    figures.Add($"sink freshness, p50 ({freshRate}/s, fetch wait 10 ms)", shortWait.P50, "ms", "fetch wait 500 ms (librdkafka default)", defaultWait.P50);
+    figures.Add($"sink freshness, p99 ({freshRate}/s, fetch wait 10 ms)", shortWait.P99, "ms", "fetch wait 500 ms (librdkafka default)", defaultWait.P99);
+}
+
+figures.WriteIfRequested(args, defaultWait is { Complete: true } && shortWait is { Complete: true });
+return 0;
 
 static async Task<TimeSpan> TimeAsync(List<AggregateRecord> states, int batchSize, Func<IReadOnlyList<AggregateRecord>, Task> write)
 {
@@ -312,7 +348,10 @@ internal static class Strategies
 /// </summary>
 internal static class Freshness
 {
-    public static async Task MeasureAsync(NpgsqlDataSource dataSource, int ratePerSecond, TimeSpan duration, int fetchWaitMaxMs)
+    /// <summary>Delays in milliseconds; <see cref="Complete"/> when every record was seen committed.</summary>
+    public sealed record Delays(double P50, double P90, double P99, double Max, bool Complete);
+
+    public static async Task<Delays?> MeasureAsync(NpgsqlDataSource dataSource, int ratePerSecond, TimeSpan duration, int fetchWaitMaxMs)
     {
         Console.WriteLine();
         Console.WriteLine($"Freshness, aggregates topic -> committed in PostgreSQL, {ratePerSecond} records/s for {duration.TotalSeconds:N0} s " +
@@ -410,10 +449,12 @@ internal static class Freshness
         if (sorted.Count == 0)
         {
             Console.WriteLine("  no record was seen committed.");
-            return;
+            return null;
         }
 
-        Console.WriteLine($"  {sorted.Count} of {total} records seen committed: p50 {Percentile(sorted, 0.50):N1} ms, p90 {Percentile(sorted, 0.90):N1} ms, p99 {Percentile(sorted, 0.99):N1} ms, max {sorted[^1]:N1} ms.");
+        var measured = new Delays(Percentile(sorted, 0.50), Percentile(sorted, 0.90), Percentile(sorted, 0.99), sorted[^1], sorted.Count == total);
+        Console.WriteLine($"  {sorted.Count} of {total} records seen committed: p50 {measured.P50:N1} ms, p90 {measured.P90:N1} ms, p99 {measured.P99:N1} ms, max {measured.Max:N1} ms.");
+        return measured;
     }
 
     private static double Percentile(List<double> sorted, double p) => sorted[Math.Min(sorted.Count - 1, (int)(p * sorted.Count))];
