@@ -61,7 +61,14 @@ public sealed class CrashRecoveryTests(PipelineAppFixture fixture)
             await Task.Delay(TimeSpan.FromSeconds(1));
             var resource = resources[kill % resources.Length];
             killed.Add(await ServiceProcess.KillNineAsync(fixture.App, resource, Executables[resource]));
-            await RestartAsync(resource);
+            try
+            {
+                await RestartAsync(resource);
+            }
+            catch (Exception exception) when (exception is DistributedApplicationException or TimeoutException)
+            {
+                throw new Xunit.Sdk.XunitException($"Restarting {resource} after kill {kill + 1} failed: {exception.Message}\n{logs}");
+            }
         }
 
         var outcome = await load;
