@@ -52,7 +52,7 @@ internal static class StreamConfiguration
 
         if (loggerFactory is not null)
         {
-            config.Logger = loggerFactory;
+            config.Logger = new HostLoggerFactory(loggerFactory);
         }
 
         if (!exactlyOnce)
@@ -64,13 +64,34 @@ internal static class StreamConfiguration
         return config;
     }
 
-    /// <summary>
-    /// Streamiz keeps the last logger factory it was given in a static, and every later
-    /// <see cref="StreamConfig"/> creates loggers from it. Once this host stops, its factory is
-    /// disposed; another host in the same process (tests run several) must not inherit it.
-    /// </summary>
-    public static void ReleaseLoggerFactory() => _ = new StreamConfig { Logger = NullLoggerFactory.Instance };
-
     private static TimeSpan Parse(string value) =>
         Durations.TryParse(value, out var duration) ? duration : throw new InvalidOperationException($"'{value}' is not a duration.");
+
+    /// <summary>
+    /// Streamiz keeps the last logger factory it was given in a static and creates loggers from
+    /// it in every later <see cref="StreamConfig"/>, even one built for another host. Once this
+    /// host has stopped and disposed its factory, those loggers are null ones rather than an
+    /// <see cref="ObjectDisposedException"/> (tests run many hosts in one process).
+    /// </summary>
+    private sealed class HostLoggerFactory(ILoggerFactory host) : ILoggerFactory
+    {
+        public ILogger CreateLogger(string categoryName)
+        {
+            try
+            {
+                return host.CreateLogger(categoryName);
+            }
+            catch (ObjectDisposedException)
+            {
+                return NullLogger.Instance;
+            }
+        }
+
+        public void AddProvider(ILoggerProvider provider) => host.AddProvider(provider);
+
+        public void Dispose()
+        {
+            // The host owns its factory.
+        }
+    }
 }

@@ -70,10 +70,6 @@ internal sealed class StreamProcessorWorker(
                 // Blocks until the stream threads have committed and stopped.
                 await Task.Run(stream.Dispose, CancellationToken.None);
                 status.Set(stoppingToken.IsCancellationRequested ? "NOT_RUNNING" : "ERROR");
-                if (stoppingToken.IsCancellationRequested)
-                {
-                    StreamConfiguration.ReleaseLoggerFactory();
-                }
             }
 
             try
