@@ -183,7 +183,7 @@ internal sealed class EventAggregator : ITransformer<SourceKey, byte[], byte[], 
             var end = start + size.Milliseconds;
             if (end <= state.ClosedThroughFor(size.Milliseconds) || end + GraceMs <= closeClock)
             {
-                Metrics.LateEvents.Add(1, new KeyValuePair<string, object?>("window", size.Name));
+                Metrics.LateEvents.Add(1, new KeyValuePair<string, object?>("pipeline.window.size", size.Name));
                 continue;
             }
 
@@ -484,7 +484,7 @@ internal sealed class EventAggregator : ITransformer<SourceKey, byte[], byte[], 
         AddText(headers, DeadLetterHeaders.SourceOffset, source.Offset.Value.ToString(CultureInfo.InvariantCulture));
         _context.SetHeaders(headers);
         _context.Forward(record.Key.Bytes!, new ProcessorOutput(Topics.DeadLetter, record.Value));
-        Metrics.DeadLettered.Add(1, new KeyValuePair<string, object?>("reason", rejection.Reason));
+        Metrics.DeadLettered.Add(1, new KeyValuePair<string, object?>("dead_letter.reason", rejection.Reason));
         Log.DeadLettered(Blueprint.Logger, source.Topic, source.Partition.Value, source.Offset.Value, rejection.Reason, rejection.Detail);
     }
 
