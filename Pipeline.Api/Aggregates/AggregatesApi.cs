@@ -2,6 +2,7 @@ using System.ComponentModel;
 using System.Net.ServerSentEvents;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
+using Pipeline.Api.Http;
 
 namespace Pipeline.Api.Aggregates;
 
@@ -95,29 +96,29 @@ public static class AggregatesApi
         size ??= QueryParameters.WindowSizes[0];
         if (!QueryParameters.WindowSizes.Contains(size))
         {
-            return AggregateProblems.BadRequest("unknown-window-size", $"Unknown window size '{size}'; known sizes: {string.Join(", ", QueryParameters.WindowSizes)}.");
+            return AggregateProblems.BadRequest(ErrorCodes.UnknownWindowSize, $"Unknown window size '{size}'; known sizes: {string.Join(", ", QueryParameters.WindowSizes)}.");
         }
 
         if (!QueryParameters.TryParseInstant(from, out var fromInstant) || !QueryParameters.TryParseInstant(to, out var toInstant))
         {
-            return AggregateProblems.BadRequest("invalid-range", "from and to must be RFC 3339 date-times with an offset, e.g. 2030-01-02T03:00:00Z.");
+            return AggregateProblems.BadRequest(ErrorCodes.InvalidRange, "from and to must be RFC 3339 date-times with an offset, e.g. 2030-01-02T03:00:00Z.");
         }
 
         if (fromInstant is not null && toInstant is not null && fromInstant >= toInstant)
         {
-            return AggregateProblems.BadRequest("invalid-range", "from must be before to.");
+            return AggregateProblems.BadRequest(ErrorCodes.InvalidRange, "from must be before to.");
         }
 
         var pageSize = limit ?? DefaultWindowLimit;
         if (pageSize is < 1 or > MaxWindowLimit)
         {
-            return AggregateProblems.BadRequest("invalid-limit", $"limit must be between 1 and {MaxWindowLimit}.");
+            return AggregateProblems.BadRequest(ErrorCodes.InvalidLimit, $"limit must be between 1 and {MaxWindowLimit}.");
         }
 
         DateTimeOffset? after = null;
         if (cursor is not null && !QueryParameters.TryDecodeCursor(cursor, out after))
         {
-            return AggregateProblems.BadRequest("invalid-cursor", "cursor must be the nextCursor of a previous page.");
+            return AggregateProblems.BadRequest(ErrorCodes.InvalidCursor, "cursor must be the nextCursor of a previous page.");
         }
 
         await using var command = dataSource.CreateCommand(SelectWindows);

@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
+using Pipeline.Api.Http;
 
 namespace Pipeline.Api.Aggregates;
 
@@ -42,13 +43,13 @@ public static class KeysApi
         orderBy ??= "count";
         if (!SelectTopKeys.TryGetValue(orderBy, out var sql))
         {
-            return AggregateProblems.BadRequest("unknown-order", $"Unknown orderBy '{orderBy}'; use count, sum or updatedAt.");
+            return AggregateProblems.BadRequest(ErrorCodes.UnknownOrder, $"Unknown orderBy '{orderBy}'; use count, sum or updatedAt.");
         }
 
         var count = limit ?? DefaultLimit;
         if (count is < 1 or > MaxLimit)
         {
-            return AggregateProblems.BadRequest("invalid-limit", $"limit must be between 1 and {MaxLimit}.");
+            return AggregateProblems.BadRequest(ErrorCodes.InvalidLimit, $"limit must be between 1 and {MaxLimit}.");
         }
 
         await using var command = dataSource.CreateCommand(sql);

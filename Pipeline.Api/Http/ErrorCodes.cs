@@ -25,6 +25,15 @@ public static class ErrorCodes
     public const string MethodNotAllowed = "method-not-allowed";
     public const string InternalError = "internal-error";
 
+    // What went wrong with a query: the problem's "code".
+    public const string KeyNotFound = "key-not-found";
+    public const string UnknownWindowSize = "unknown-window-size";
+    public const string InvalidRange = "invalid-range";
+    public const string InvalidLimit = "invalid-limit";
+    public const string InvalidCursor = "invalid-cursor";
+    public const string UnknownOrder = "unknown-order";
+    public const string DatabaseUnavailable = "database-unavailable";
+
     // What is wrong with one field of one event: the values of a validation problem's "errorCodes".
     public const string EventNotAnObject = "event.not-an-object";
     public const string BatchNotAnArray = "batch.not-an-array";
@@ -65,6 +74,13 @@ public static class ErrorCodes
         [NotFound] = "404: no such endpoint.",
         [MethodNotAllowed] = "405: the endpoint does not take this HTTP method.",
         [InternalError] = "500: an unexpected failure; it is logged under the problem's traceId.",
+        [KeyNotFound] = "404: no event with this key has been aggregated (yet).",
+        [UnknownWindowSize] = "400: `size` is not one of the window sizes the processor computes.",
+        [InvalidRange] = "400: `from` or `to` is not an RFC 3339 date-time with an offset, or `from` is not before `to`.",
+        [InvalidLimit] = "400: `limit` is outside what the endpoint allows.",
+        [InvalidCursor] = "400: `cursor` is not the `nextCursor` of a previous page.",
+        [UnknownOrder] = "400: `orderBy` is not count, sum or updatedAt.",
+        [DatabaseUnavailable] = "503: the database is out of reach; retry the query after Retry-After seconds (ingest is not affected).",
         [EventNotAnObject] = "The event is not a JSON object.",
         [BatchNotAnArray] = "A JSON batch body is not a JSON array.",
         [UnknownProperty] = "The event has a property the API does not know (names are case-sensitive).",
