@@ -12,7 +12,7 @@ namespace Pipeline.Sink;
 /// headers, plus headers saying why and where it came from. Returns once the broker has it, so
 /// that the record's offset can be committed.
 /// </summary>
-internal sealed class DeadLetterPublisher(IProducer<byte[]?, byte[]?> producer, IOptions<SinkOptions> options)
+internal sealed class DeadLetterPublisher(RenewingKafkaProducer<byte[]?, byte[]?> producers, IOptions<SinkOptions> options)
 {
     public const string ServiceName = "pipeline-sink";
 
@@ -33,7 +33,7 @@ internal sealed class DeadLetterPublisher(IProducer<byte[]?, byte[]?> producer, 
         headers.Add(DeadLetterHeaders.SourcePartition, Encoding.UTF8.GetBytes(source.Partition.Value.ToString(CultureInfo.InvariantCulture)));
         headers.Add(DeadLetterHeaders.SourceOffset, Encoding.UTF8.GetBytes(source.Offset.Value.ToString(CultureInfo.InvariantCulture)));
 
-        await producer.ProduceTracedAsync(
+        await producers.Current.ProduceTracedAsync(
             options.Value.DeadLetterTopic,
             new Message<byte[]?, byte[]?> { Key = source.Message.Key, Value = source.Message.Value, Headers = headers },
             cancellationToken);

@@ -116,7 +116,6 @@ public static class EventIngestExtensions
         builder.Services.AddSingleton<IngestMetrics>();
         builder.Services.AddSingleton<EventProducer>();
         builder.Services.AddSingleton<EventIngest>();
-        builder.Services.AddHealthChecks().AddCheck<EventProducerHealthCheck>("event-producer", tags: ["ready"]);
         return builder;
     }
 }

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Confluent.Kafka;
-using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Pipeline.Api.Http;
 using Pipeline.ServiceDefaults.Contracts;
@@ -29,23 +28,21 @@ internal sealed class ProduceOutcome(IReadOnlyList<PipelineEvent> events, bool[]
 /// acknowledgement means the record is durably in Kafka; an event without one is reported as not
 /// acknowledged and may or may not be in Kafka. One <c>send events</c> span covers the request, and
 /// every record carries its trace context. An event whose fate is learned after the answer (a late
-/// delivery or failure) is logged, so "answered 503 but written" is visible.
+/// delivery or failure) is logged, so "answered 503 but written" is visible. A producer that fails
+/// fatally is replaced (<see cref="RenewingKafkaProducer{TKey, TValue}"/>): the requests it fails
+/// get a 503, and the next ones go to the new producer.
 /// </summary>
 internal sealed partial class EventProducer(
-    IProducer<string, byte[]> producer,
+    RenewingKafkaProducer<string, byte[]> producers,
     IOptions<IngestOptions> options,
     IngestMetrics metrics,
     ILogger<EventProducer> logger)
 {
     private static readonly TimeSpan QueueFullBackoff = TimeSpan.FromMilliseconds(5);
 
-    private volatile Error? _fatalError;
-
-    /// <summary>A fatal producer error, after which no event can be produced until the API restarts.</summary>
-    public Error? FatalError => _fatalError;
-
     public async Task<ProduceOutcome> ProduceAsync(IReadOnlyList<PipelineEvent> events, string endpoint)
     {
+        var producer = producers.Current;
         var timeout = options.Value.ProduceTimeout;
         var started = Stopwatch.GetTimestamp();
         using var activity = ApiTelemetry.ActivitySource.StartActivity($"send {Topics.Events}", ActivityKind.Producer);
@@ -67,7 +64,7 @@ internal sealed partial class EventProducer(
         KafkaTelemetry.InjectTraceContext(activity?.Context ?? Activity.Current?.Context ?? default, headers);
 
         var traceId = Activity.Current?.TraceId.ToString() ?? "";
-        var delivery = new Delivery(this, events.Count, traceId);
+        var delivery = new Delivery(this, producer, events.Count, traceId);
         using var deadline = new CancellationTokenSource(timeout);
         for (var i = 0; i < events.Count; i++)
         {
@@ -79,7 +76,7 @@ internal sealed partial class EventProducer(
                 Timestamp = new Timestamp(pipelineEvent.Timestamp),
                 Headers = headers,
             };
-            if (!await TryEnqueueAsync(message, delivery, i, deadline.Token))
+            if (!await TryEnqueueAsync(producer, message, delivery, i, deadline.Token))
             {
                 // The deadline passed while librdkafka's queue was full: the rest were never sent.
                 for (var rest = i; rest < events.Count; rest++)
@@ -115,7 +112,8 @@ internal sealed partial class EventProducer(
         return outcome;
     }
 
-    private async ValueTask<bool> TryEnqueueAsync(Message<string, byte[]> message, Delivery delivery, int index, CancellationToken deadline)
+    private async ValueTask<bool> TryEnqueueAsync(
+        IProducer<string, byte[]> producer, Message<string, byte[]> message, Delivery delivery, int index, CancellationToken deadline)
     {
         while (true)
         {
@@ -137,7 +135,7 @@ internal sealed partial class EventProducer(
             }
             catch (KafkaException exception)
             {
-                NoteError(exception.Error);
+                NoteError(producer, exception.Error);
                 delivery.NotSent(index, exception.Error);
                 return true;
             }
@@ -150,12 +148,12 @@ internal sealed partial class EventProducer(
         }
     }
 
-    private void NoteError(Error error)
+    // librdkafka reports a fatal error on its own too; a produce refused for one may come first.
+    private void NoteError(IProducer<string, byte[]> producer, Error error)
     {
-        if (error.IsFatal && _fatalError is null)
+        if (error.IsFatal || error.Code == ErrorCode.Local_Fatal)
         {
-            _fatalError = error;
-            LogFatal(error.Code, error.Reason);
+            producers.Renew(producer, error);
         }
     }
 
@@ -168,10 +166,6 @@ internal sealed partial class EventProducer(
         Message = "The {Abandoned} events of unknown fate answered in trace {TraceId} were settled later: " +
             "{Delivered} written after the answer, {LateNotWritten} certainly not written, {LateUnknown} possibly written")]
     private partial void LogLateOutcome(int abandoned, string traceId, int delivered, int lateNotWritten, int lateUnknown);
-
-    [LoggerMessage(Level = LogLevel.Critical,
-        Message = "The Kafka producer failed fatally ({KafkaErrorCode}: {KafkaErrorReason}); no event can be produced until the API restarts")]
-    private partial void LogFatal(ErrorCode kafkaErrorCode, string kafkaErrorReason);
 
     /// <summary>
     /// The fate of one request's events. Delivery reports arrive on librdkafka's thread; each
@@ -188,6 +182,7 @@ internal sealed partial class EventProducer(
         private const int Abandoned = 3;
 
         private readonly EventProducer _owner;
+        private readonly IProducer<string, byte[]> _producer;
         private readonly int _count;
         private readonly string _traceId;
         private readonly int[] _states;
@@ -203,9 +198,10 @@ internal sealed partial class EventProducer(
         private int _lateUnknown;
         private Error? _firstError;
 
-        public Delivery(EventProducer owner, int count, string traceId)
+        public Delivery(EventProducer owner, IProducer<string, byte[]> producer, int count, string traceId)
         {
             _owner = owner;
+            _producer = producer;
             _count = count;
             _traceId = traceId;
             _states = new int[count];
@@ -235,7 +231,7 @@ internal sealed partial class EventProducer(
                 if (!acknowledged)
                 {
                     Interlocked.CompareExchange(ref _firstError, error, null);
-                    _owner.NoteError(error);
+                    _owner.NoteError(_producer, error);
                     if (status == PersistenceStatus.NotPersisted)
                     {
                         Interlocked.Increment(ref _notWritten);
@@ -310,13 +306,4 @@ internal sealed partial class EventProducer(
             _owner.LogLateOutcome(Volatile.Read(ref _abandonedTotal), _traceId,
                 Volatile.Read(ref _lateDelivered), Volatile.Read(ref _lateNotWritten), Volatile.Read(ref _lateUnknown));
     }
-}
-
-/// <summary>Unhealthy once the producer has failed fatally: only a restart brings ingest back.</summary>
-internal sealed class EventProducerHealthCheck(EventProducer producer) : IHealthCheck
-{
-    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
-        Task.FromResult(producer.FatalError is { } error
-            ? HealthCheckResult.Unhealthy($"The Kafka producer failed fatally: {error.Code}. Restart the API.")
-            : HealthCheckResult.Healthy());
 }

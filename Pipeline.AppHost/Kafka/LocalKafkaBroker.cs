@@ -106,6 +106,29 @@ public sealed unsafe class LocalKafkaBroker : IDisposable
         }
     }
 
+    /// <summary>
+    /// Makes the librdkafka producer <paramref name="producer"/> (its <c>rd_kafka_t</c> pointer)
+    /// fail fatally, as if the broker had broken its idempotence, with librdkafka's own test hook
+    /// (<c>rd_kafka_test_fatal_error</c>): to rehearse what a service does about a fatal error.
+    /// </summary>
+    public static void InjectFatalProducerError(nint producer, ErrorCode error, string reason)
+    {
+        var native = Native.Bind();
+        var reasonText = Marshal.StringToCoTaskMemUTF8(reason);
+        try
+        {
+            var result = native.TestFatalError(producer, (int)error, reasonText);
+            if (result != 0)
+            {
+                throw new InvalidOperationException($"librdkafka refused to raise a fatal error: {(ErrorCode)result}.");
+            }
+        }
+        finally
+        {
+            Marshal.FreeCoTaskMem(reasonText);
+        }
+    }
+
     /// <summary>Delays every response by <paramref name="roundTrip"/>, to imitate a distant broker.</summary>
     public void SetRoundTripTime(TimeSpan roundTrip)
     {
@@ -179,6 +202,7 @@ public sealed unsafe class LocalKafkaBroker : IDisposable
         public required delegate* unmanaged<nint, int, int> BrokerSetUp;
         public required delegate* unmanaged<nint, int, int, int> BrokerSetRtt;
         public required delegate* unmanaged<nint, int, void> GroupInitialRebalanceDelayMs;
+        public required delegate* unmanaged<nint, int, nint, int> TestFatalError;
 
         private static Native? _bound;
 
@@ -205,6 +229,7 @@ public sealed unsafe class LocalKafkaBroker : IDisposable
                 BrokerSetUp = (delegate* unmanaged<nint, int, int>)Export("rd_kafka_mock_broker_set_up"),
                 BrokerSetRtt = (delegate* unmanaged<nint, int, int, int>)Export("rd_kafka_mock_broker_set_rtt"),
                 GroupInitialRebalanceDelayMs = (delegate* unmanaged<nint, int, void>)Export("rd_kafka_mock_group_initial_rebalance_delay_ms"),
+                TestFatalError = (delegate* unmanaged<nint, int, nint, int>)Export("rd_kafka_test_fatal_error"),
             };
             return _bound;
         }

@@ -15,9 +15,9 @@ namespace Microsoft.Extensions.Hosting;
 public static class KafkaClientExtensions
 {
     /// <summary>
-    /// Registers a singleton <see cref="IProducer{TKey, TValue}"/> and its health check
-    /// (<c>kafka-producer</c>). Settings: bootstrap servers from
-    /// <c>ConnectionStrings:{connectionName}</c>, then <c>Kafka:Producer</c>, then
+    /// Registers a <see cref="RenewingKafkaProducer{TKey, TValue}"/> (a producer replaced after a
+    /// fatal error) and its health check (<c>kafka-producer</c>). Settings: bootstrap
+    /// servers from <c>ConnectionStrings:{connectionName}</c>, then <c>Kafka:Producer</c>, then
     /// <paramref name="configure"/>.
     /// </summary>
     public static IHostApplicationBuilder AddKafkaProducer<TKey, TValue>(
@@ -32,16 +32,27 @@ public static class KafkaClientExtensions
         builder.Services.AddSingleton(services =>
         {
             var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Pipeline.Kafka.Producer");
-            var producerBuilder = new ProducerBuilder<TKey, TValue>(config)
-                .SetLogHandler((_, message) => LogLibrdkafka(logger, message))
-                .SetErrorHandler((_, error) => LogClientError(logger, error));
-            configureBuilder?.Invoke(producerBuilder);
-            return producerBuilder.Build();
+            return new RenewingKafkaProducer<TKey, TValue>(onError =>
+            {
+                var producerBuilder = new ProducerBuilder<TKey, TValue>(config)
+                    .SetLogHandler((_, message) => LogLibrdkafka(logger, message))
+                    .SetErrorHandler((producer, error) =>
+                    {
+                        LogClientError(logger, error);
+                        onError(producer, error);
+                    });
+                configureBuilder?.Invoke(producerBuilder);
+                return producerBuilder.Build();
+            }, logger);
         });
 
         builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(
             "kafka-producer",
-            services => new KafkaClientHealthCheck(services.GetRequiredService<IProducer<TKey, TValue>>().Handle, HealthTopic),
+            services =>
+            {
+                var producers = services.GetRequiredService<RenewingKafkaProducer<TKey, TValue>>();
+                return new KafkaClientHealthCheck(() => producers.Current.Handle, HealthTopic);
+            },
             failureStatus: null,
             tags: ["ready"]));
 
@@ -79,7 +90,7 @@ public static class KafkaClientExtensions
 
         builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(
             "kafka-consumer",
-            services => new KafkaClientHealthCheck(services.GetRequiredService<IConsumer<TKey, TValue>>().Handle, HealthTopic),
+            services => new KafkaClientHealthCheck(() => services.GetRequiredService<IConsumer<TKey, TValue>>().Handle, HealthTopic),
             failureStatus: null,
             tags: ["ready"]));
 

@@ -5,20 +5,23 @@ namespace Pipeline.ServiceDefaults.Kafka;
 
 /// <summary>
 /// Healthy while the client's broker answers a metadata request; uses the client's own
-/// connection, so it checks exactly what the client sees.
+/// connection, so it checks exactly what the client sees. The client may change (a producer
+/// renewed after a fatal error): the check follows <paramref name="clientHandle"/>.
 /// </summary>
-internal sealed class KafkaClientHealthCheck(Handle clientHandle, string topic) : IHealthCheck, IDisposable
+internal sealed class KafkaClientHealthCheck(Func<Handle> clientHandle, string topic) : IHealthCheck, IDisposable
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(3);
 
-    private readonly IAdminClient _admin = new DependentAdminClientBuilder(clientHandle).Build();
+    private readonly Lock _gate = new();
+    private Handle? _checkedHandle;
+    private IAdminClient? _admin;
 
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         try
         {
             // GetMetadata blocks; the timeout bounds it well under any probe's own limit.
-            var metadata = _admin.GetMetadata(topic, Timeout);
+            var metadata = AdminFor(clientHandle()).GetMetadata(topic, Timeout);
             var topicMetadata = metadata.Topics.FirstOrDefault();
             if (metadata.Brokers.Count == 0 || topicMetadata is null || topicMetadata.Error.IsError)
             {
@@ -32,7 +35,33 @@ internal sealed class KafkaClientHealthCheck(Handle clientHandle, string topic) 
         {
             return Task.FromResult(HealthCheckResult.Unhealthy("The broker did not answer a metadata request.", exception));
         }
+        catch (ObjectDisposedException exception)
+        {
+            return Task.FromResult(HealthCheckResult.Unhealthy("The client was replaced or is stopping.", exception));
+        }
     }
 
-    public void Dispose() => _admin.Dispose();
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _admin?.Dispose();
+            _admin = null;
+        }
+    }
+
+    private IAdminClient AdminFor(Handle handle)
+    {
+        lock (_gate)
+        {
+            if (!ReferenceEquals(handle, _checkedHandle))
+            {
+                _admin?.Dispose();
+                _admin = new DependentAdminClientBuilder(handle).Build();
+                _checkedHandle = handle;
+            }
+
+            return _admin!;
+        }
+    }
 }

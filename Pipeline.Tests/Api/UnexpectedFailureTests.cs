@@ -3,6 +3,8 @@ using System.Reflection;
 using Confluent.Kafka;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Pipeline.ServiceDefaults.Kafka;
 
 namespace Pipeline.Tests.Api;
 
@@ -15,7 +17,7 @@ public sealed class UnexpectedFailureTests(SinglePartitionEventsTopic topic) : I
     {
         // The one place a fake stands in: a producer that breaks in a way no broker would.
         await using var api = new IngestApiFactory(topic.BootstrapServers,
-            services: services => services.AddSingleton(BrokenProducer.Create()), environment: environment);
+            services: services => services.AddSingleton(new RenewingKafkaProducer<string, byte[]>(_ => BrokenProducer.Create(), NullLogger.Instance)), environment: environment);
         using var client = api.CreateApiClient();
 
         var response = await client.PostAsync(ApiRequests.Events, ApiRequests.NewEvent(out _));

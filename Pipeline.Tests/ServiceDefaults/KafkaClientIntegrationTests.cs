@@ -30,7 +30,7 @@ public sealed class KafkaClientIntegrationTests : IDisposable
             ["Kafka:Producer:client.id"] = "configured-producer",
         }, builder => builder.AddKafkaProducer<string, string>());
 
-        var producer = host.Services.GetRequiredService<IProducer<string, string>>();
+        var producer = host.Services.GetRequiredService<RenewingKafkaProducer<string, string>>().Current;
         var delivered = await producer.ProduceAsync(Topics.Events, new Message<string, string> { Key = "k", Value = "v" });
 
         Assert.Equal(PersistenceStatus.Persisted, delivered.Status);

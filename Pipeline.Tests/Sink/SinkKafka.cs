@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Pipeline.AppHost.Kafka;
 using Pipeline.ServiceDefaults.Contracts;
+using Pipeline.ServiceDefaults.Kafka;
 using Pipeline.Sink;
 
 namespace Pipeline.Tests.Sink;
@@ -68,7 +69,7 @@ internal sealed class SinkKafka : IDisposable
         var deadLetterProducer = Track(new ProducerBuilder<byte[]?, byte[]?>(producerConfig).Build());
         var status = new SinkStatus();
         var wrapped = Microsoft.Extensions.Options.Options.Create(options);
-        var worker = new AggregateSinkWorker(consumer, writer, new DeadLetterPublisher(deadLetterProducer, wrapped), status, wrapped,
+        var worker = new AggregateSinkWorker(consumer, writer, new DeadLetterPublisher(new RenewingKafkaProducer<byte[]?, byte[]?>(_ => deadLetterProducer, NullLogger.Instance), wrapped), status, wrapped,
             NullLogger<AggregateSinkWorker>.Instance);
         return (worker, status);
     }
