@@ -14,7 +14,8 @@ internal sealed record AggregationSettings(
     IReadOnlyList<WindowSize> Windows,
     TimeSpan Grace,
     TimeSpan DedupeWindow,
-    TimeSpan EmitInterval)
+    TimeSpan EmitInterval,
+    TimeSpan MaxEventLead)
 {
     /// <summary>
     /// How often the processor's punctuator runs: it emits what the last commit made durable and
@@ -43,7 +44,8 @@ internal sealed record AggregationSettings(
             windows,
             Parse(options.Grace),
             Parse(options.DedupeWindow),
-            Parse(options.EmitInterval));
+            Parse(options.EmitInterval),
+            Parse(options.MaxEventLead));
     }
 
     private static TimeSpan Parse(string value) =>

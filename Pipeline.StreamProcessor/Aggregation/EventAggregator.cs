@@ -36,8 +36,9 @@ internal sealed record AggregatorBlueprint(AggregationSettings Settings, StreamP
 /// </para>
 /// <para>
 /// Windows close when their end plus grace is reached by stream time (the largest event
-/// timestamp seen on the partition, kept in the store) or by the wall clock, whichever comes
-/// first. The punctuator closes them even when no event arrives. Each key remembers the end of
+/// timestamp seen on the partition, kept in the store, but never more than
+/// <c>Aggregation:MaxEventLead</c> ahead of the wall clock) or by the wall clock, whichever
+/// comes first. The punctuator closes them even when no event arrives. Each key remembers the end of
 /// its newest closed window per size, so a late event is refused for good, also after a restart.
 /// </para>
 /// </summary>
@@ -121,7 +122,7 @@ internal sealed class EventAggregator : ITransformer<SourceKey, byte[], byte[], 
 
         var now = WallClock();
         Metrics.ProcessingLag.Record(Math.Max(0, now - accepted.TimestampMs) / 1000.0);
-        AdvanceStreamTime(accepted.TimestampMs);
+        AdvanceStreamTime(Math.Min(accepted.TimestampMs, now + (long)Settings.MaxEventLead.TotalMilliseconds));
         var offset = source.Offset.Value;
         var state = Load(accepted.Key);
         var eventIdKey = EventIdKey(accepted.Key, accepted.Id);

@@ -34,6 +34,15 @@ public sealed class AggregationOptions
 
     /// <summary>The longest an update may take from its event to the <c>aggregates</c> topic.</summary>
     public string EmitInterval { get; set; } = "200ms";
+
+    /// <summary>
+    /// How far ahead of the processor's wall clock an event's timestamp may carry stream time. An
+    /// event stamped further ahead (a client whose clock runs fast) still counts in its own window
+    /// and in all-time, but stream time goes no further than wall clock plus this lead, so the
+    /// event cannot close the windows that on-time events are still filling. Keep it below
+    /// <see cref="Grace"/>.
+    /// </summary>
+    public string MaxEventLead { get; set; } = "5s";
 }
 
 /// <summary>Checks <see cref="AggregationOptions"/> at start-up and says exactly what is wrong.</summary>
@@ -68,6 +77,7 @@ internal sealed class AggregationOptionsValidator : IValidateOptions<Aggregation
         RequireDuration(failures, "Aggregation:Grace", options.Grace, TimeSpan.Zero, "0s or more");
         RequireDuration(failures, "Aggregation:DedupeWindow", options.DedupeWindow, TimeSpan.Zero, "0s (no dedupe) or more");
         RequireDuration(failures, "Aggregation:EmitInterval", options.EmitInterval, TimeSpan.FromMilliseconds(50), "at least 50ms");
+        RequireDuration(failures, "Aggregation:MaxEventLead", options.MaxEventLead, TimeSpan.Zero, "0s or more");
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }

@@ -88,8 +88,8 @@ public sealed class AggregationTests
         Assert.Equal(1, updates[new AggregateId("k", "1m", hour)].Count);
         Assert.Equal(3, updates[new AggregateId("k", "1h", hour)].Count);
         Assert.Equal((3, 6.0), (updates[AllTime("k")].Count, updates[AllTime("k")].Sum));
-        Assert.Equal(1, driver.Measured("pipeline.stream_processor.events.late", "window=1m"));
-        Assert.Equal(0, driver.Measured("pipeline.stream_processor.events.late", "window=1h"));
+        Assert.Equal(1, driver.Measured("pipeline.stream_processor.events.late", "pipeline.window.size=1m"));
+        Assert.Equal(0, driver.Measured("pipeline.stream_processor.events.late", "pipeline.window.size=1h"));
     }
 
     [Fact]
@@ -114,7 +114,7 @@ public sealed class AggregationTests
         Assert.True(final.Version > beforeClose.Single(update => update.Id == window).Version);
         Assert.DoesNotContain(afterClose, update => update.Id == window);
         Assert.Equal(105, Latest(afterClose)[AllTime("k")].Sum);
-        Assert.Equal(1, driver.Measured("pipeline.stream_processor.events.late", "window=1m"));
+        Assert.Equal(1, driver.Measured("pipeline.stream_processor.events.late", "pipeline.window.size=1m"));
     }
 
     [Fact]
@@ -135,6 +135,26 @@ public sealed class AggregationTests
         Assert.Equal(7, final.Sum);
         Assert.DoesNotContain(closing, update => update.Window == WindowNames.AllTime); // all-time totals never close
         Assert.Empty(driver.Settle());                                                    // and nothing is sent twice
+    }
+
+    [Fact]
+    public void AnEventFromAClientWhoseClockRunsFastDoesNotCloseTheWindowsOnTimeEventsAreFilling()
+    {
+        using var driver = new ProcessorDriver(eventsInTheFuture: false);
+        var start = driver.WallClockStart;
+        var minute = new DateTimeOffset(start.Ticks - start.Ticks % Minute.Ticks, TimeSpan.Zero);
+        driver.Send("k", 1, start);
+        driver.Send("k", 10, start.AddMinutes(4)); // within the API's 5-minute clock skew
+        driver.AdvanceWallClock(TimeSpan.FromSeconds(1));
+        driver.Send("k", 100, start);                // on time: a second old, in the same window as the first
+
+        var updates = Latest(driver.Settle());
+
+        Assert.Equal(101, updates[new AggregateId("k", "1m", minute)].Sum);
+        Assert.False(updates[new AggregateId("k", "1m", minute)].Final);
+        Assert.Equal(10, updates[new AggregateId("k", "1m", minute.AddMinutes(4))].Sum);
+        Assert.Equal(111, updates[AllTime("k")].Sum);
+        Assert.Equal(0, driver.Measured("pipeline.stream_processor.events.late"));
     }
 
     [Fact]

@@ -115,7 +115,7 @@ public sealed class DedupeAndDeadLetterTests
         Assert.Equal(key, deadLetter.Message.Key);
         Assert.Equal(value, deadLetter.Message.Value);
         Assert.Equal(2, updates[AggregationTests.AllTime("k")].Sum);
-        Assert.Equal(1, driver.Measured("pipeline.stream_processor.records.dead_lettered", $"reason={reason}"));
+        Assert.Equal(1, driver.Measured("pipeline.stream_processor.records.dead_lettered", $"dead_letter.reason={reason}"));
         Assert.Equal(2, driver.Measured("pipeline.stream_processor.records.processed"));
     }
 

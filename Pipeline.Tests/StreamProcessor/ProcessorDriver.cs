@@ -27,9 +27,22 @@ internal sealed class ProcessorDriver : IDisposable
     private readonly Dictionary<string, long> _measurements = [];
     private readonly string _stateDirectory = Path.Combine(Path.GetTempPath(), "processor-tests-" + Guid.NewGuid().ToString("N"));
 
-    public ProcessorDriver(AggregationOptions? options = null, StateStoreKind stateStore = StateStoreKind.InMemory)
+    /// <param name="options">The aggregation settings under test.</param>
+    /// <param name="stateStore">The store kind.</param>
+    /// <param name="eventsInTheFuture">
+    /// Most tests stamp their events in <see cref="FutureHour"/>, a month ahead of the wall clock,
+    /// so that stream time alone closes windows; for them stream time may lead the wall clock by
+    /// a year (<c>Aggregation:MaxEventLead</c>). False keeps the configured lead.
+    /// </param>
+    public ProcessorDriver(AggregationOptions? options = null, StateStoreKind stateStore = StateStoreKind.InMemory, bool eventsInTheFuture = true)
     {
-        Settings = AggregationSettings.From(options ?? new AggregationOptions());
+        options ??= new AggregationOptions();
+        if (eventsInTheFuture)
+        {
+            options.MaxEventLead = "365d";
+        }
+
+        Settings = AggregationSettings.From(options);
         Meter = new Meter(StreamProcessorTelemetry.Name);
         _listener.InstrumentPublished = (instrument, listener) =>
         {
