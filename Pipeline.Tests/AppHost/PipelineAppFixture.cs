@@ -3,13 +3,15 @@ using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Pipeline.Tests.AppHost.Otlp;
 
 namespace Pipeline.Tests.AppHost;
 
 /// <summary>
 /// The whole pipeline started once through the AppHost in <c>local</c> mode (a real
 /// Kafka-protocol broker and a real PostgreSQL, no containers), shared by the tests of the
-/// <see cref="PipelineAppCollection"/>.
+/// <see cref="PipelineAppCollection"/>. The services export their traces to
+/// <see cref="Traces"/>, where the dashboard would otherwise receive them.
 /// </summary>
 public sealed class PipelineAppFixture : IAsyncLifetime
 {
@@ -23,6 +25,10 @@ public sealed class PipelineAppFixture : IAsyncLifetime
     public static readonly string[] Services = ["api", "stream-processor", "sink"];
 
     private DistributedApplication? _app;
+    private OtlpTraceReceiver? _traces;
+
+    /// <summary>What the services exported over OTLP.</summary>
+    internal OtlpTraceReceiver Traces => _traces ?? throw new InvalidOperationException("The app has not started.");
 
     public DistributedApplication App => _app ?? throw new InvalidOperationException("The app has not started.");
 
@@ -36,7 +42,8 @@ public sealed class PipelineAppFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _app = await StartAsync();
+        _traces = await OtlpTraceReceiver.StartAsync();
+        _app = await StartAsync(_traces.Endpoint);
     }
 
     public async Task DisposeAsync()
@@ -45,16 +52,37 @@ public sealed class PipelineAppFixture : IAsyncLifetime
         {
             await _app.DisposeAsync();
         }
+
+        if (_traces is not null)
+        {
+            await _traces.DisposeAsync();
+        }
     }
 
-    /// <summary>Starts the AppHost in local mode and waits until every service is healthy.</summary>
-    public static async Task<DistributedApplication> StartAsync(params string[] extraArguments)
+    /// <summary>
+    /// Starts the AppHost in local mode and waits until every service is healthy; with
+    /// <paramref name="otlpEndpoint"/>, the services export their telemetry there over OTLP/HTTP.
+    /// </summary>
+    public static async Task<DistributedApplication> StartAsync(Uri? otlpEndpoint = null, params string[] extraArguments)
     {
         using var cancellation = new CancellationTokenSource(StartTimeout);
         var appHost = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Pipeline_AppHost>(
             ["--Pipeline:Infrastructure=local", $"--Parameters:api-key={ApiKey}", .. extraArguments],
             (appOptions, _) => appOptions.DisableDashboard = true,
             cancellation.Token);
+        if (otlpEndpoint is not null)
+        {
+            foreach (var service in appHost.Resources.OfType<ProjectResource>())
+            {
+                service.Annotations.Add(new EnvironmentCallbackAnnotation(environment =>
+                {
+                    environment["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlpEndpoint.ToString();
+                    environment["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf";
+                    environment["OTEL_BSP_SCHEDULE_DELAY"] = "500";
+                }));
+            }
+        }
+
         appHost.Services.AddLogging(logging => logging
             .SetMinimumLevel(LogLevel.Warning)
             .AddFilter("Pipeline", LogLevel.Information));

@@ -16,7 +16,7 @@ public sealed class ProcessorFailoverTests
     [Fact]
     public async Task WhenOneOfTwoProcessorInstancesIsKilledTheOtherTakesOverAndNothingIsLostOrCountedTwice()
     {
-        await using var app = await PipelineAppFixture.StartAsync("--Pipeline:StreamProcessorInstances=2");
+        await using var app = await PipelineAppFixture.StartAsync(otlpEndpoint: null, "--Pipeline:StreamProcessorInstances=2");
         var options = new LoadOptions
         {
             Api = new Uri(app.GetEndpoint("api", "http"), "/"),
