@@ -1,6 +1,5 @@
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
-using Aspire.Hosting.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Pipeline.LoadGenerator;
 
@@ -34,30 +33,14 @@ public sealed class CrashRecoveryTests(PipelineAppFixture fixture)
     private async Task KillInTurnDuringALoadAsync(params string[] resources)
     {
         await using var logs = await ResourceLogTail.StartAsync(fixture.App, "stream-processor", "sink");
-        var options = new LoadOptions
-        {
-            Api = new Uri(fixture.App.GetEndpoint("api", "http"), "/"),
-            ApiKey = PipelineAppFixture.ApiKey,
-            Rate = 1000,
-            Count = 60_000,
-            Keys = 50,
-            BatchSize = 100,
-            Concurrency = 4,
-            DuplicateRatio = 0.02,
-            Verify = true,
-            SettleTimeout = TimeSpan.FromMinutes(2),
-            KeyPrefix = $"crash-{Guid.NewGuid():N}"[..14],
-            Seed = 5,
-        };
-        var output = new StringWriter();
-        var load = Task.Run(() => LoadCommand.RunAsync(options, output, TextWriter.Null, TimeProvider.System, CancellationToken.None));
-        await using var stored = await StoredProgress.StartAsync(fixture.App, options.KeyPrefix);
+        var load = VerifiedLoad.Start(fixture.App, "crash", rate: 1000, count: 60_000, keys: 50, seed: 5);
+        await using var stored = await StoredProgress.StartAsync(fixture.App, load.Options.KeyPrefix);
 
         var killed = new List<int>();
         for (var kill = 0; kill < Kills; kill++)
         {
             // Each kill hits a service that is doing its work: the restarted one has stored again.
-            await stored.WaitUntilItMovesAsync(load, logs);
+            await stored.WaitUntilItMovesAsync(load.Outcome, logs);
             await Task.Delay(TimeSpan.FromSeconds(1));
             var resource = resources[kill % resources.Length];
             killed.Add(await ServiceProcess.KillNineAsync(fixture.App, resource, Executables[resource]));
@@ -71,10 +54,10 @@ public sealed class CrashRecoveryTests(PipelineAppFixture fixture)
             }
         }
 
-        var outcome = await load;
+        var outcome = await load.Outcome;
 
         Assert.Equal(Kills, killed.Distinct().Count());
-        Assert.True(outcome.ExitCode == LoadCommand.Success, output + "\n" + logs);
+        Assert.True(outcome.ExitCode == LoadCommand.Success, load.Output + "\n" + logs);
         Assert.Equal(50, outcome.Verification!.KeysChecked);
     }
 

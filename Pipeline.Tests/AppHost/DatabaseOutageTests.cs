@@ -1,6 +1,5 @@
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
-using Aspire.Hosting.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Pipeline.AppHost.Postgres;
@@ -20,26 +19,10 @@ public sealed class DatabaseOutageTests(PipelineAppFixture fixture)
     public async Task AggregatesEqualTheTruthAfterTheDatabaseIsDownDuringALoad()
     {
         await using var logs = await ResourceLogTail.StartAsync(fixture.App, "sink", "postgres");
-        var options = new LoadOptions
+        var load = VerifiedLoad.Start(fixture.App, "pgout", rate: 1000, count: 30_000, keys: 40, seed: 8);
+        await using (var stored = await StoredProgress.StartAsync(fixture.App, load.Options.KeyPrefix))
         {
-            Api = new Uri(fixture.App.GetEndpoint("api", "http"), "/"),
-            ApiKey = PipelineAppFixture.ApiKey,
-            Rate = 1000,
-            Count = 30_000,
-            Keys = 40,
-            BatchSize = 100,
-            Concurrency = 4,
-            DuplicateRatio = 0.02,
-            Verify = true,
-            SettleTimeout = TimeSpan.FromMinutes(2),
-            KeyPrefix = $"pgout-{Guid.NewGuid():N}"[..14],
-            Seed = 8,
-        };
-        var output = new StringWriter();
-        var load = Task.Run(() => LoadCommand.RunAsync(options, output, TextWriter.Null, TimeProvider.System, CancellationToken.None));
-        await using (var stored = await StoredProgress.StartAsync(fixture.App, options.KeyPrefix))
-        {
-            await stored.WaitUntilItMovesAsync(load, logs);
+            await stored.WaitUntilItMovesAsync(load.Outcome, logs);
         }
 
         var commands = fixture.App.Services.GetRequiredService<ResourceCommandService>();
@@ -61,9 +44,9 @@ public sealed class DatabaseOutageTests(PipelineAppFixture fixture)
             await fixture.App.ResourceNotifications.WaitForResourceHealthyAsync(resource).WaitAsync(TimeSpan.FromMinutes(1));
         }
 
-        var outcome = await load;
+        var outcome = await load.Outcome;
 
-        Assert.True(outcome.ExitCode == LoadCommand.Success, output + "\n" + logs);
+        Assert.True(outcome.ExitCode == LoadCommand.Success, load.Output + "\n" + logs);
         Assert.Equal(40, outcome.Verification!.KeysChecked);
     }
 }

@@ -1,6 +1,5 @@
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
-using Aspire.Hosting.Testing;
 using Pipeline.LoadGenerator;
 
 namespace Pipeline.Tests.AppHost;
@@ -17,23 +16,7 @@ public sealed class ProcessorFailoverTests
     public async Task WhenOneOfTwoProcessorInstancesIsKilledTheOtherTakesOverAndNothingIsLostOrCountedTwice()
     {
         await using var app = await PipelineAppFixture.StartAsync(otlpEndpoint: null, "--Pipeline:StreamProcessorInstances=2");
-        var options = new LoadOptions
-        {
-            Api = new Uri(app.GetEndpoint("api", "http"), "/"),
-            ApiKey = PipelineAppFixture.ApiKey,
-            Rate = 1500,
-            Count = 20_000,
-            Keys = 40,
-            BatchSize = 100,
-            Concurrency = 4,
-            DuplicateRatio = 0.02,
-            Verify = true,
-            SettleTimeout = TimeSpan.FromMinutes(2),
-            KeyPrefix = $"failover-{Guid.NewGuid():N}"[..17],
-            Seed = 9,
-        };
-        var output = new StringWriter();
-        var load = Task.Run(() => LoadCommand.RunAsync(options, output, TextWriter.Null, TimeProvider.System, CancellationToken.None));
+        var load = VerifiedLoad.Start(app, "failover", rate: 1500, count: 20_000, keys: 40, seed: 9);
 
         Assert.Equal(2, await CountRunningInstancesAsync(app));
         await Task.Delay(TimeSpan.FromSeconds(5));
@@ -41,9 +24,9 @@ public sealed class ProcessorFailoverTests
         var killed = await app.ResourceNotifications
             .WaitForResourceAsync("stream-processor", e => KnownResourceStates.TerminalStates.Contains(e.Snapshot.State?.Text))
             .WaitAsync(TimeSpan.FromSeconds(30));
-        var outcome = await load;
+        var outcome = await load.Outcome;
 
-        Assert.True(outcome.ExitCode == LoadCommand.Success, output.ToString());
+        Assert.True(outcome.ExitCode == LoadCommand.Success, load.Output);
         Assert.Equal(40, outcome.Verification!.KeysChecked);
         Assert.NotEqual(0, killed.Snapshot.ExitCode); // it was killed, not stopped
     }

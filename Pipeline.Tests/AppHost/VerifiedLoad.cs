@@ -1,0 +1,46 @@
+using Aspire.Hosting;
+using Aspire.Hosting.Testing;
+using Pipeline.LoadGenerator;
+
+namespace Pipeline.Tests.AppHost;
+
+/// <summary>
+/// The load generator running in the background against an AppHost's API, as the fault tests
+/// run it: batches of 100 from 4 clients, 2 % of events sent again with the same id, and the
+/// oracle (<c>--verify</c>) with up to two minutes for the pipeline to settle.
+/// </summary>
+internal sealed class VerifiedLoad
+{
+    private readonly StringWriter _output = new();
+
+    private VerifiedLoad(LoadOptions options)
+    {
+        Options = options;
+        Outcome = Task.Run(() => LoadCommand.RunAsync(options, _output, TextWriter.Null, TimeProvider.System, CancellationToken.None));
+    }
+
+    public LoadOptions Options { get; }
+
+    /// <summary>Completes once the load is sent and verified.</summary>
+    public Task<LoadOutcome> Outcome { get; }
+
+    /// <summary>What the load generator printed: its summary and any mismatches.</summary>
+    public string Output => _output.ToString();
+
+    /// <summary>Starts <paramref name="count"/> events at <paramref name="rate"/> per second on <paramref name="keys"/> keys named after <paramref name="name"/>.</summary>
+    public static VerifiedLoad Start(DistributedApplication app, string name, int rate, int count, int keys, int seed) => new(new LoadOptions
+    {
+        Api = new Uri(app.GetEndpoint("api", "http"), "/"),
+        ApiKey = PipelineAppFixture.ApiKey,
+        Rate = rate,
+        Count = count,
+        Keys = keys,
+        BatchSize = 100,
+        Concurrency = 4,
+        DuplicateRatio = 0.02,
+        Verify = true,
+        SettleTimeout = TimeSpan.FromMinutes(2),
+        KeyPrefix = $"{name}-{Guid.NewGuid():N}"[..(name.Length + 9)],
+        Seed = seed,
+    });
+}
