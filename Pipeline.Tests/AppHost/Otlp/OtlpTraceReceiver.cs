@@ -61,6 +61,10 @@ internal sealed class OtlpTraceReceiver : IAsyncDisposable
         }
     }
 
+    /// <summary>How many spans each service exported, for a failure message.</summary>
+    public string Summary() =>
+        "Spans received, by service: " + string.Join(", ", Spans.GroupBy(span => span.Service).Select(g => $"{g.Key} {g.Count()}"));
+
     public async ValueTask DisposeAsync() => await _app.DisposeAsync();
 
     private async Task<IResult> ReceiveTracesAsync(HttpRequest request)
