@@ -8,6 +8,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
+using Pipeline.ServiceDefaults.Kafka;
 using Pipeline.AppHost.Kafka;
 using Pipeline.AppHost.Postgres;
 using Pipeline.Bench;
@@ -367,7 +368,7 @@ internal static class Freshness
         using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(consumerConfig).Build();
         var producerConfig = new ProducerConfig { BootstrapServers = broker.BootstrapServers };
         SinkExtensions.ConfigureDeadLetterProducer(producerConfig);
-        using var deadLetters = new ProducerBuilder<byte[]?, byte[]?>(producerConfig).Build();
+        using var deadLetters = new RenewingKafkaProducer<byte[]?, byte[]?>(_ => new ProducerBuilder<byte[]?, byte[]?>(producerConfig).Build(), NullLogger.Instance);
         using var logs = LoggerFactory.Create(logging => logging.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning));
         var worker = new AggregateSinkWorker(consumer, new PostgresAggregateWriter(dataSource), new DeadLetterPublisher(deadLetters, options),
             new SinkStatus(), options, logs.CreateLogger<AggregateSinkWorker>());
