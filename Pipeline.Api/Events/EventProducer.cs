@@ -149,13 +149,7 @@ internal sealed partial class EventProducer(
     }
 
     // librdkafka reports a fatal error on its own too; a produce refused for one may come first.
-    private void NoteError(IProducer<string, byte[]> producer, Error error)
-    {
-        if (error.IsFatal || error.Code == ErrorCode.Local_Fatal)
-        {
-            producers.Renew(producer, error);
-        }
-    }
+    private void NoteError(IProducer<string, byte[]> producer, Error error) => producers.RenewIfFatal(producer, error);
 
     [LoggerMessage(Level = LogLevel.Warning,
         Message = "{NotAcknowledged} of {Count} events were not acknowledged by the broker within {ProduceTimeout} (trace {TraceId}): " +

@@ -149,11 +149,7 @@ public static class LocalPostgresBuilderExtensions
                 continue;
             }
 
-            var pidFile = Path.Combine(root, "data", "postmaster.pid");
-            var serverAlive = File.Exists(pidFile)
-                && int.TryParse(File.ReadLines(pidFile).FirstOrDefault(), out var pid)
-                && Directory.Exists($"/proc/{pid}");
-            if (!serverAlive)
+            if (LocalPostgres.RunningServerPid(Path.Combine(root, "data")) is null)
             {
                 LocalPostgres.DeleteDataDirectory(Path.Combine(root, "data"));
             }

@@ -48,12 +48,18 @@ public sealed partial class RenewingKafkaProducer<TKey, TValue> : IDisposable
     public Error? LastFatalError { get; private set; }
 
     /// <summary>
-    /// Replaces <paramref name="failed"/> by a new producer, unless it has been replaced already.
-    /// Callers that see a fatal error themselves (a produce refused with <c>Local_Fatal</c>)
-    /// call this; librdkafka's own fatal error reports do too.
+    /// Replaces <paramref name="failed"/> by a new producer if <paramref name="error"/> is fatal
+    /// (reported as such, or a produce refused with <c>Local_Fatal</c>), unless it has been
+    /// replaced already. librdkafka's own error reports come here; callers that see an error
+    /// themselves pass it on too.
     /// </summary>
-    public void Renew(IProducer<TKey, TValue> failed, Error error)
+    public void RenewIfFatal(IProducer<TKey, TValue> failed, Error error)
     {
+        if (!error.IsFatal && error.Code != ErrorCode.Local_Fatal)
+        {
+            return;
+        }
+
         IProducer<TKey, TValue> retired;
         lock (_gate)
         {
@@ -83,13 +89,7 @@ public sealed partial class RenewingKafkaProducer<TKey, TValue> : IDisposable
         _current.Dispose();
     }
 
-    private void OnError(IProducer<TKey, TValue> producer, Error error)
-    {
-        if (error.IsFatal)
-        {
-            Renew(producer, error);
-        }
-    }
+    private void OnError(IProducer<TKey, TValue> producer, Error error) => RenewIfFatal(producer, error);
 
     [LoggerMessage(Level = LogLevel.Critical,
         Message = "The Kafka producer failed fatally ({KafkaErrorCode}: {KafkaErrorReason}); {RetiredClient} is replaced by a new producer (renewal {Renewals}). Records it had not delivered are reported as failed.")]
