@@ -14,7 +14,7 @@ var migrator = builder.AddProject<Projects.Pipeline_Migrator>("migrator")
 // Generated on first run and kept in the AppHost's user secrets; see README.md to read or set it.
 var apiKey = builder.AddParameter("api-key", new GenerateParameterDefault { MinLength = 32, Special = false }, secret: true, persist: true);
 
-var api = infrastructure.ConnectToKafka(builder.AddProject<Projects.Pipeline_Api>("api"))
+var api = infrastructure.WithBackpressure(infrastructure.ConnectToKafka(builder.AddProject<Projects.Pipeline_Api>("api")))
     .WithReference(database)
     .WithEnvironment("Api__Keys__0", apiKey)
     .WaitForCompletion(migrator)
@@ -22,7 +22,7 @@ var api = infrastructure.ConnectToKafka(builder.AddProject<Projects.Pipeline_Api
 
 // Instances share the events partitions through their consumer group; when one dies the others take over.
 var processorInstances = builder.Configuration.GetValue("Pipeline:StreamProcessorInstances", 1);
-infrastructure.ConnectToKafka(builder.AddProject<Projects.Pipeline_StreamProcessor>("stream-processor"))
+infrastructure.WithDurableState(infrastructure.ConnectToKafka(builder.AddProject<Projects.Pipeline_StreamProcessor>("stream-processor")))
     .WithReplicas(processorInstances)
     .WithEnvironment("StreamProcessor__ApplicationId", infrastructure.StreamProcessorApplicationId)
     .WaitForCompletion(migrator)

@@ -23,6 +23,7 @@ internal sealed partial class AggregateSinkWorker(
     IAggregateWriter writer,
     DeadLetterPublisher deadLetters,
     SinkStatus status,
+    RecordLoss loss,
     IOptions<SinkOptions> options,
     ILogger<AggregateSinkWorker> logger) : BackgroundService
 {
@@ -30,11 +31,15 @@ internal sealed partial class AggregateSinkWorker(
     private static readonly TimeSpan PausedPoll = TimeSpan.FromMilliseconds(200);
     private static readonly TimeSpan BrokerQueryTimeout = TimeSpan.FromSeconds(1);
 
+    private const string LostConsequence =
+        "those aggregate updates never reach PostgreSQL (a later update of the same key or window repairs its row, a final one may be missing); the sink goes on from the log start";
+
     // Next offset per partition whose records are all durably handled; what lag is measured from.
     private readonly Dictionary<TopicPartition, long> _durable = [];
 
     // Durably handled offsets not yet committed to the group (a commit can fail while the broker is away).
     private readonly Dictionary<TopicPartition, long> _uncommitted = [];
+    private readonly ConsumerPositionGuard _positions = new(loss, logger, LostConsequence);
     private bool _paused;
     private long _nextLagMeasurement;
 
@@ -128,7 +133,13 @@ internal sealed partial class AggregateSinkWorker(
         try
         {
             var result = consumer.Consume(timeout);
-            return result is null || result.IsPartitionEOF ? null : result;
+            if (result is null || result.IsPartitionEOF)
+            {
+                return null;
+            }
+
+            _positions.Observe(consumer, result);
+            return result;
         }
         catch (ConsumeException exception) when (!exception.Error.IsFatal)
         {

@@ -30,6 +30,7 @@ internal static class SinkExtensions
 
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<SinkStatus>();
+        builder.AddRecordLoss(SinkTelemetry.Name, "pipeline.sink");
         builder.Services.AddSingleton<IAggregateWriter>(services => new PostgresAggregateWriter(
             services.GetRequiredService<Npgsql.NpgsqlDataSource>(), services.GetRequiredService<IOptions<SinkOptions>>().Value.AnnounceChanges));
         builder.Services.AddSingleton<DeadLetterPublisher>();
@@ -42,7 +43,8 @@ internal static class SinkExtensions
 
     /// <summary>
     /// The settings the sink's guarantees rest on: offsets are committed by the worker itself, after
-    /// the database commit, never automatically; a new group starts from the earliest record.
+    /// the database commit, never automatically; a new group starts from the earliest record, and a
+    /// position below the log start is reported, never skipped silently (<see cref="ConsumerPositionGuard"/>).
     /// (Its session timeout, in appsettings.json, is short: a sink that died holds its partitions
     /// until the group gives up on it, and Kafka's default of 45 s is a long stall.)
     /// </summary>

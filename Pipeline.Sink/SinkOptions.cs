@@ -14,7 +14,7 @@ public sealed class SinkOptions
     public string DeadLetterTopic { get; set; } = Topics.DeadLetter;
 
     /// <summary>The consumer group (this setting, not <c>Kafka:Consumer:group.id</c>, names it).</summary>
-    public string ConsumerGroup { get; set; } = "pipeline-sink";
+    public string ConsumerGroup { get; set; } = ConsumerGroups.Sink;
 
     /// <summary>The most records written to PostgreSQL in one transaction.</summary>
     public int BatchSize { get; set; } = 1000;

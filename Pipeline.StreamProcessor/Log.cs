@@ -18,9 +18,6 @@ internal static partial class Log
     [LoggerMessage(5, LogLevel.Information, "Starting the stream processor {ApplicationId} on {BootstrapServers} with {Threads} thread(s), {Guarantee}, {StateStore} state")]
     public static partial void Starting(ILogger logger, string applicationId, string bootstrapServers, int threads, string guarantee, string stateStore);
 
-    [LoggerMessage(6, LogLevel.Warning, "Wiping the RocksDB state directory {StateDirectory}: its contents may be ahead of the changelogs after an unclean stop")]
-    public static partial void WipingStateDirectory(ILogger logger, string stateDirectory);
-
     [LoggerMessage(7, LogLevel.Critical, "The stream processor failed to start")]
     public static partial void StartFailed(ILogger logger, Exception exception);
 }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Pipeline.ServiceDefaults.Kafka;
 using Pipeline.StreamProcessor.Configuration;
 using Pipeline.StreamProcessor.Hosting;
 using Pipeline.StreamProcessor.Telemetry;
@@ -22,6 +23,7 @@ internal static class StreamProcessorExtensions
 
         builder.Services.AddSingleton(services => new StreamProcessorMetrics(services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
         builder.Services.AddSingleton<StreamProcessorStatus>();
+        builder.AddRecordLoss(StreamProcessorTelemetry.Name, "pipeline.stream_processor");
         builder.Services.AddHostedService<StreamProcessorWorker>();
         builder.Services.AddHealthChecks().AddCheck<StreamProcessorHealthCheck>("stream-processor", tags: ["ready"]);
 

@@ -9,10 +9,12 @@ namespace Pipeline.Api.Events;
 
 /// <summary>
 /// One ingest request, start to end: read the body (415, 413), parse and validate every event
-/// (400) before producing any, produce them all, and wait for the broker (503 for any event not
-/// acknowledged within the produce timeout). Counts what it accepts and rejects.
+/// (400) before producing any, refuse them all while the pipeline is too far behind (503
+/// backlog-full), produce them all, and wait for the broker (503 for any event not acknowledged
+/// within the produce timeout). Counts what it accepts and rejects.
 /// </summary>
-internal sealed class EventIngest(EventProducer producer, IOptions<IngestOptions> options, IngestMetrics metrics, TimeProvider time)
+internal sealed class EventIngest(
+    EventProducer producer, BacklogMonitor backlog, IOptions<IngestOptions> options, IOptions<BacklogOptions> backlogOptions, IngestMetrics metrics, TimeProvider time)
 {
     private static readonly string[] SingleMediaTypes = [RequestBody.Json];
     private static readonly string[] BatchMediaTypes = [RequestBody.Json, RequestBody.Ndjson];
@@ -47,7 +49,18 @@ internal sealed class EventIngest(EventProducer producer, IOptions<IngestOptions
             return (null, invalid);
         }
 
+        if (backlog.Check() is { } full)
+        {
+            metrics.Rejected(endpoint, ErrorCodes.BacklogFull, parsed.EventCount);
+            request.HttpContext.Response.Headers.RetryAfter = backlogOptions.Value.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+            return (null, ApiProblems.Problem(StatusCodes.Status503ServiceUnavailable, ErrorCodes.BacklogFull,
+                "The pipeline is too far behind to take more events now.",
+                string.Create(CultureInfo.InvariantCulture,
+                    $"{full.Waiting} records wait on {full.Topic}[{full.Partition}] for {full.Group} (the limit is {full.Limit} per partition); nothing was produced. Send the same request again after Retry-After seconds.")));
+        }
+
         var outcome = await producer.ProduceAsync(parsed.Events, endpoint);
+        backlog.Accepted(outcome);
         metrics.Accepted(endpoint, outcome.AcknowledgedCount);
         if (outcome.AllAcknowledged)
         {
@@ -93,6 +106,7 @@ public static class EventIngestExtensions
     public static WebApplicationBuilder AddEventIngest(this WebApplicationBuilder builder)
     {
         IngestOptions.Register(builder.Services);
+        BacklogOptions.Register(builder.Services);
 
         // The producer is configured once, at start-up, from the same section the options bind.
         var ingest = builder.Configuration.GetSection(IngestOptions.SectionName).Get<IngestOptions>() ?? new IngestOptions();
@@ -116,6 +130,8 @@ public static class EventIngestExtensions
         builder.Services.AddSingleton<IngestMetrics>();
         builder.Services.AddSingleton<EventProducer>();
         builder.Services.AddSingleton<EventIngest>();
+        builder.Services.AddSingleton<BacklogMonitor>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<BacklogMonitor>());
         return builder;
     }
 }

@@ -16,6 +16,8 @@ internal sealed class ProduceOutcome(IReadOnlyList<PipelineEvent> events, bool[]
 
     public bool AllAcknowledged => AcknowledgedCount == Events.Count;
 
+    public bool IsAcknowledged(int index) => acknowledged[index];
+
     public EventAccepted Accepted(int index) => new(Events[index].Id, partitions[index], offsets[index]);
 
     public IReadOnlyList<NotAcknowledgedEvent> NotAcknowledged() =>

@@ -113,7 +113,9 @@ public static class EventsApi
             .WithResponseDocumentation(StatusCodes.Status503ServiceUnavailable,
                 "The broker did not acknowledge every event within Ingest:ProduceTimeout (events-not-acknowledged). " +
                 "notAcknowledged lists them (index and id): they may or may not be in Kafka; the others are. " +
-                "Retry the listed events with the same ids after Retry-After seconds; the stream processor counts an id once.",
+                "Retry the listed events with the same ids after Retry-After seconds; the stream processor counts an id once. " +
+                "Or the pipeline is too far behind (backlog-full): more records wait on a partition than Ingest:Backlog:MaxRecordsPerPartition, " +
+                "and nothing was produced; send the same request again after Retry-After seconds.",
                 notAcknowledged);
     }
 }

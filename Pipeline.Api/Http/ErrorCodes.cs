@@ -20,6 +20,7 @@ public static class ErrorCodes
     public const string UnsupportedMediaType = "unsupported-media-type";
     public const string RateLimited = "rate-limited";
     public const string EventsNotAcknowledged = "events-not-acknowledged";
+    public const string BacklogFull = "backlog-full";
     public const string BadRequest = "bad-request";
     public const string NotFound = "not-found";
     public const string MethodNotAllowed = "method-not-allowed";
@@ -70,6 +71,7 @@ public static class ErrorCodes
         [UnsupportedMediaType] = "415: the Content-Type is not one the endpoint reads.",
         [RateLimited] = "429: this API key is over its rate limit; retry after Retry-After seconds.",
         [EventsNotAcknowledged] = "503: the broker did not acknowledge some events in time; `notAcknowledged` lists them. Retry them with the same ids after Retry-After seconds.",
+        [BacklogFull] = "503: the pipeline is too far behind (more records wait on a partition than Ingest:Backlog:MaxRecordsPerPartition); nothing was produced. Retry after Retry-After seconds.",
         [BadRequest] = "400: the HTTP request itself is malformed.",
         [NotFound] = "404: no such endpoint.",
         [MethodNotAllowed] = "405: the endpoint does not take this HTTP method.",

@@ -16,7 +16,8 @@ public sealed record PipelineInfrastructure(
     InfrastructureChoice Choice,
     IResourceBuilder<IResourceWithConnectionString> Kafka,
     IResourceBuilder<IResourceWithConnectionString> Database,
-    string StreamProcessorApplicationId)
+    string StreamProcessorApplicationId,
+    string? ProcessorStateDirectory = null)
 {
     /// <summary>
     /// Gives a service its broker: the connection string, a wait until the broker serves the
@@ -34,6 +35,31 @@ public sealed record PipelineInfrastructure(
 
         return service;
     }
+
+    /// <summary>
+    /// Holds back new events at the API while the pipeline is too far behind for the broker to keep
+    /// what waits. With the local broker the bound follows its real limits
+    /// (<see cref="LocalKafkaBroker.SafeBacklogRecordsPerPartition"/>); elsewhere the API's own
+    /// default (<c>Ingest:Backlog:MaxRecordsPerPartition</c>) applies.
+    /// </summary>
+    public IResourceBuilder<ProjectResource> WithBackpressure(IResourceBuilder<ProjectResource> api) =>
+        Choice.Mode == InfrastructureMode.Local
+            ? api.WithEnvironment("Ingest__Backlog__MaxRecordsPerPartition",
+                LocalKafkaBroker.SafeBacklogRecordsPerPartition.ToString(System.Globalization.CultureInfo.InvariantCulture))
+            : api;
+
+    /// <summary>
+    /// Keeps the stream processor's state where the broker cannot drop it: with the local broker
+    /// (which keeps only the newest 5 MiB of each changelog partition) in RocksDB stores in a
+    /// directory that lives as long as the broker (<see cref="LocalProcessorStateDirectory"/>).
+    /// A real broker compacts the changelogs, so elsewhere the processor's own setting applies.
+    /// </summary>
+    public IResourceBuilder<ProjectResource> WithDurableState(IResourceBuilder<ProjectResource> processor) =>
+        ProcessorStateDirectory is { } directory
+            ? processor
+                .WithEnvironment("StreamProcessor__StateStore", "RocksDb")
+                .WithEnvironment("StreamProcessor__StateDirectory", directory)
+            : processor;
 
     /// <summary>The configuration key of the partition count of every pipeline topic.</summary>
     public const string PartitionsKey = "Pipeline:Partitions";
@@ -91,8 +117,9 @@ public static class PipelineInfrastructureExtensions
         IReadOnlyList<string> topics = [.. Topics.All, .. StreamProcessorTopology.InternalTopics(applicationId)];
         var kafka = builder.AddLocalKafka("kafka", partitions, topics);
         var database = builder.AddLocalPostgres("postgres").AddDatabase("pipelinedb");
+        var processorState = LocalProcessorStateDirectory.Create(builder);
 
-        return new(choice, AsConnectionString(builder, kafka), AsConnectionString(builder, database), applicationId);
+        return new(choice, AsConnectionString(builder, kafka), AsConnectionString(builder, database), applicationId, processorState);
     }
 
     private static IResourceBuilder<IResourceWithConnectionString> AsConnectionString<T>(IDistributedApplicationBuilder builder, IResourceBuilder<T> resource)

@@ -11,6 +11,32 @@ namespace Pipeline.AppHost.Kafka;
 /// </summary>
 public sealed unsafe class LocalKafkaBroker : IDisposable
 {
+    /// <summary>
+    /// What the broker keeps of each partition: past this many bytes of record batches, or
+    /// <see cref="RetainedBatchesPerPartition"/> batches, it drops the oldest batches silently and
+    /// the log start moves up (<c>max_size</c> and <c>max_cnt</c> in librdkafka's rdkafka_mock.c,
+    /// fixed, with no setter; measured by LocalKafkaBrokerTests). Nothing is ever compacted.
+    /// </summary>
+    public const long RetainedBytesPerPartition = 5 * 1024 * 1024;
+
+    /// <summary>The most record batches a partition keeps (see <see cref="RetainedBytesPerPartition"/>).</summary>
+    public const int RetainedBatchesPerPartition = 100_000;
+
+    /// <summary>
+    /// The room one record of the pipeline's topics is given when the backlog bound is worked out:
+    /// an event or an aggregate update with a key of up to a few hundred bytes, its trace headers
+    /// and the batch framing. Typical records take 250–550 bytes.
+    /// </summary>
+    public const int RecordBytesBudget = 1024;
+
+    /// <summary>
+    /// How many records may wait on a partition before the API holds back new events: half of
+    /// what the broker keeps at <see cref="RecordBytesBudget"/> bytes a record, so that what is
+    /// accepted between two backlog measurements still fits. 2,560.
+    /// </summary>
+    public const long SafeBacklogRecordsPerPartition =
+        (RetainedBytesPerPartition / RecordBytesBudget < RetainedBatchesPerPartition ? RetainedBytesPerPartition / RecordBytesBudget : RetainedBatchesPerPartition) / 2;
+
     private const int ProducerType = 0; // RD_KAFKA_PRODUCER
     private const int AllBrokers = -1;
 

@@ -11,8 +11,17 @@ using Streamiz.Kafka.Net.State;
 
 namespace Pipeline.StreamProcessor.Aggregation;
 
-/// <summary>What every <see cref="EventAggregator"/> of a topology is made with.</summary>
-internal sealed record AggregatorBlueprint(AggregationSettings Settings, StreamProcessorMetrics Metrics, ILogger Logger);
+/// <summary>
+/// What every <see cref="EventAggregator"/> of a topology is made with. Given
+/// <paramref name="ChangelogWatermarks"/>, each task checks that its restored state is whole
+/// before it runs (<see cref="StateCompleteness"/>), reporting a refusal to <paramref name="Loss"/>.
+/// </summary>
+internal sealed record AggregatorBlueprint(
+    AggregationSettings Settings,
+    StreamProcessorMetrics Metrics,
+    ILogger Logger,
+    Func<TopicPartition, WatermarkOffsets>? ChangelogWatermarks = null,
+    RecordLoss? Loss = null);
 
 /// <summary>
 /// The heart of the processor: one instance per task (partition of the events topic) turns
@@ -189,14 +198,14 @@ internal sealed class EventAggregator : ITransformer<SourceKey, byte[], byte[], 
             }
 
             var window = state.Window(size, start, out var created);
-            window.Add(accepted.Value, now, trace, accepted.TimestampMs);
+            window.Add(accepted.Value, offset, now, trace, accepted.TimestampMs);
             if (created)
             {
                 _closing.Enqueue(accepted.Key, end + GraceMs);
             }
         }
 
-        state.AllTime().Add(accepted.Value, now, trace, accepted.TimestampMs);
+        state.AllTime().Add(accepted.Value, offset, now, trace, accepted.TimestampMs);
         state.LastAppliedOffset = offset;
         _dirty.Add(accepted.Key);
     }
@@ -367,7 +376,6 @@ internal sealed class EventAggregator : ITransformer<SourceKey, byte[], byte[], 
             return;
         }
 
-        _recovered = true;
         if (_store.Records.Get(StreamTimeRecord) is { } streamTime)
         {
             _streamTime = Math.Max(_streamTime, StateCodec.ReadLong(streamTime));
@@ -412,17 +420,29 @@ internal sealed class EventAggregator : ITransformer<SourceKey, byte[], byte[], 
             }
         }
 
-        if (Dedupes)
+        var eventIdCount = 0;
+        foreach (var (eventIdKey, bytes) in _eventIds.All())
         {
-            foreach (var (eventIdKey, bytes) in _eventIds.All())
+            if (bytes is not null)
             {
-                if (bytes is not null)
+                eventIdCount++;
+                if (Dedupes)
                 {
                     _eventIdExpiry.Enqueue(eventIdKey, StateCodec.ReadEventId(bytes).TimestampMs + DedupeMs);
                 }
             }
         }
 
+        if (Blueprint.ChangelogWatermarks is { } watermarks)
+        {
+            StateCompleteness.Verify(
+                new StateCompleteness.TaskState(_context.ApplicationId, _context.Id.Partition, _context.StateDir, _store.Persistent, keyCount > 0 || eventIdCount > 0),
+                watermarks,
+                Blueprint.Loss);
+        }
+
+        // Only now: a task whose state was refused above must never get past this point.
+        _recovered = true;
         Log.Recovered(Blueprint.Logger, _context.Id.ToString(), keyCount, _closing.Count, _durable.Count, _eventIdExpiry.Count);
     }
 

@@ -18,7 +18,13 @@ internal sealed class AggregateState
     public double Min { get; set; } = double.PositiveInfinity;
     public double Max { get; set; } = double.NegativeInfinity;
 
-    /// <summary>Raised by every change; what the aggregates topic is ordered by.</summary>
+    /// <summary>
+    /// Raised by every change; what the aggregates topic and the sink order updates by. Made from
+    /// the source offset of the event behind the change (<see cref="VersionOf"/>), plus one when
+    /// the window closes, not from a counter kept in the state: if a key's state were ever lost and
+    /// started again, its next versions would still be above every version stored before, so no
+    /// row of the sink could stay frozen at an old figure.
+    /// </summary>
     public long Version { get; set; }
 
     /// <summary>The highest version already on the aggregates topic (as far as this state knows).</summary>
@@ -41,7 +47,10 @@ internal sealed class AggregateState
     public long EndMs => StartMs + SizeMs;
     public double Total => Sum + Compensation;
 
-    public void Add(double value, long nowMs, ActivityContext trace, long eventTimestampMs)
+    /// <summary>The version a change caused by the event at <paramref name="sourceOffset"/> gets: even, so that closing can add one.</summary>
+    public static long VersionOf(long sourceOffset) => 2 * (sourceOffset + 1);
+
+    public void Add(double value, long sourceOffset, long nowMs, ActivityContext trace, long eventTimestampMs)
     {
         var sum = Sum + value;
         if (double.IsFinite(sum))
@@ -53,6 +62,8 @@ internal sealed class AggregateState
         Count++;
         Min = Math.Min(Min, value);
         Max = Math.Max(Max, value);
+        // Offsets only grow within a partition, and a key lives in one; Max keeps it strict regardless.
+        Version = Math.Max(Version + 1, VersionOf(sourceOffset));
         Touch(nowMs);
         LastEvent = trace;
         LastEventTimestampMs = eventTimestampMs;
@@ -61,12 +72,12 @@ internal sealed class AggregateState
     public void Close(long nowMs)
     {
         Final = true;
+        Version++;
         Touch(nowMs);
     }
 
     private void Touch(long nowMs)
     {
-        Version++;
         // Never backwards, even if the wall clock is.
         UpdatedAtMs = Math.Max(UpdatedAtMs, nowMs);
     }

@@ -18,10 +18,16 @@ public enum ProcessingGuaranteeSetting
 /// <summary>Where the processor keeps its state between commits.</summary>
 public enum StateStoreKind
 {
-    /// <summary>In memory, rebuilt from the changelog topics on every start.</summary>
+    /// <summary>
+    /// In memory, rebuilt from the changelog topics on every start: whole only while the changelogs
+    /// start at offset 0 (a real broker compacts them; the local broker drops their head).
+    /// </summary>
     InMemory,
 
-    /// <summary>RocksDB under <see cref="StreamProcessorOptions.StateDirectory"/>, also rebuilt from the changelogs on every start.</summary>
+    /// <summary>
+    /// RocksDB under <see cref="StreamProcessorOptions.StateDirectory"/>, kept between starts; a start
+    /// restores only the changelogs' tail over it. What the local mode uses.
+    /// </summary>
     RocksDb,
 }
 
@@ -59,7 +65,10 @@ public sealed partial class StreamProcessorOptions
 
     public StateStoreKind StateStore { get; set; } = StateStoreKind.InMemory;
 
-    /// <summary>Where RocksDB stores live; wiped at every start (see <see cref="StateStoreKind.RocksDb"/>).</summary>
+    /// <summary>
+    /// Where RocksDB stores live, kept between starts. It belongs to one Kafka cluster; instances on
+    /// one machine may share it (a task's store is opened by one instance at a time).
+    /// </summary>
     public string StateDirectory { get; set; } = Path.Combine(Path.GetTempPath(), "pipeline-stream-processor");
 
     [GeneratedRegex("^[A-Za-z0-9._-]{1,200}$")]

@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Globalization;
 using Confluent.Kafka;
+using Microsoft.Extensions.Logging.Abstractions;
+using Pipeline.ServiceDefaults.Kafka;
 using Pipeline.StreamProcessor.Telemetry;
 using Streamiz.Kafka.Net;
 using Streamiz.Kafka.Net.Kafka;
@@ -16,9 +18,11 @@ namespace Pipeline.StreamProcessor.Hosting;
 /// seconds instead of the few ms left, and a negative (unbounded) wait when under 0.6 ms are
 /// left. Either stalls the stream thread, and with it punctuation, emission and commits. A poll
 /// that only returns empty at its deadline leaves that loop nothing left to wait for.
-/// The stream threads' consumers also measure their lag into <paramref name="lag"/>.
+/// The stream threads' consumers also measure their lag into <paramref name="lag"/>, and never
+/// skip records silently: a position below the log start is reported to <paramref name="loss"/>
+/// (see <see cref="ConsumerPositionGuard"/>).
 /// </summary>
-internal sealed class SteadyPollingKafkaSupplier(IStreamConfig config, ConsumerLag? lag = null) : IKafkaSupplier
+internal sealed class SteadyPollingKafkaSupplier(IStreamConfig config, ConsumerLag? lag = null, RecordLoss? loss = null, ILogger? logger = null) : IKafkaSupplier
 {
     private readonly DefaultKafkaClientSupplier _inner = new(new KafkaLoggerAdapter(config), config);
 
@@ -29,7 +33,10 @@ internal sealed class SteadyPollingKafkaSupplier(IStreamConfig config, ConsumerL
     }
 
     public IConsumer<byte[], byte[]> GetConsumer(ConsumerConfig config, IConsumerRebalanceListener rebalanceListener) =>
-        new SteadyPollingConsumer(_inner.GetConsumer(config, rebalanceListener), lag, config.GroupId);
+        new SteadyPollingConsumer(_inner.GetConsumer(config, rebalanceListener), lag, config.GroupId,
+            positions: loss is null ? null : new ConsumerPositionGuard(loss, logger ?? NullLogger.Instance, LostEventsConsequence));
+
+    private const string LostEventsConsequence = "those events are never counted; the processor goes on from the log start";
 
     public IConsumer<byte[], byte[]> GetRestoreConsumer(ConsumerConfig config) =>
         new SteadyPollingConsumer(_inner.GetRestoreConsumer(config));
@@ -48,7 +55,7 @@ internal sealed class SteadyPollingKafkaSupplier(IStreamConfig config, ConsumerL
 /// the high watermark of each assigned partition's last fetch minus the position.
 /// </summary>
 internal sealed class SteadyPollingConsumer(
-    IConsumer<byte[], byte[]> inner, ConsumerLag? lag = null, string? consumerGroup = null, TimeSpan? lagInterval = null)
+    IConsumer<byte[], byte[]> inner, ConsumerLag? lag = null, string? consumerGroup = null, TimeSpan? lagInterval = null, ConsumerPositionGuard? positions = null)
     : IConsumer<byte[], byte[]>
 {
     private readonly long _lagIntervalTicks = (long)((lagInterval ?? TimeSpan.FromSeconds(1)).TotalSeconds * Stopwatch.Frequency);
@@ -62,6 +69,11 @@ internal sealed class SteadyPollingConsumer(
         {
             var left = limit - Stopwatch.GetElapsedTime(started);
             var result = inner.Consume(left > TimeSpan.Zero ? left : TimeSpan.Zero);
+            if (result is not null)
+            {
+                positions?.Observe(inner, result);
+            }
+
             if (result is not null || left <= TimeSpan.Zero)
             {
                 MeasureLagIfDue();
@@ -151,3 +163,4 @@ internal sealed class SteadyPollingConsumer(
         inner.Dispose();
     }
 }
+

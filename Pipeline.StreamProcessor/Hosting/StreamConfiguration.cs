@@ -12,10 +12,12 @@ namespace Pipeline.StreamProcessor.Hosting;
 internal static class StreamConfiguration
 {
     /// <summary>The processor's Streamiz application: its topology, configuration and Kafka clients.</summary>
-    public static KafkaStream CreateStream(AggregatorBlueprint blueprint, StreamProcessorOptions options, string bootstrapServers, ILoggerFactory? loggerFactory)
+    public static KafkaStream CreateStream(
+        AggregatorBlueprint blueprint, StreamProcessorOptions options, string bootstrapServers, ILoggerFactory? loggerFactory, ILogger? logger = null)
     {
         var config = Create(options, bootstrapServers, loggerFactory);
-        return new KafkaStream(AggregationTopology.Build(blueprint, options.StateStore), config, new SteadyPollingKafkaSupplier(config, blueprint.Metrics.ConsumerLag));
+        var supplier = new SteadyPollingKafkaSupplier(config, blueprint.Metrics.ConsumerLag, blueprint.Loss, logger);
+        return new KafkaStream(AggregationTopology.Build(blueprint, options.StateStore), config, supplier);
     }
 
     public static StreamConfig Create(StreamProcessorOptions options, string bootstrapServers, ILoggerFactory? loggerFactory)
@@ -36,6 +38,7 @@ internal static class StreamConfiguration
             FetchWaitMaxMs = (int)Parse(options.FetchWaitMax).TotalMilliseconds,
             SessionTimeoutMs = (int)sessionTimeout.TotalMilliseconds,
             HeartbeatIntervalMs = Math.Max(100, (int)sessionTimeout.TotalMilliseconds / 3),
+            // For a new group; the stream threads' consumers never skip records silently (SteadyPollingKafkaSupplier).
             AutoOffsetReset = AutoOffsetReset.Earliest,
             // Topics are created up front; never let a typo create one with the wrong partition count.
             AllowAutoCreateTopics = false,

@@ -17,6 +17,7 @@ internal sealed class StreamProcessorWorker(
     IConfiguration configuration,
     StreamProcessorMetrics metrics,
     StreamProcessorStatus status,
+    RecordLoss loss,
     ILoggerFactory loggerFactory,
     ILogger<StreamProcessorWorker> logger) : BackgroundService
 {
@@ -26,20 +27,16 @@ internal sealed class StreamProcessorWorker(
     {
         var settings = options.Value;
         var bootstrapServers = KafkaConnection.GetBootstrapServers(configuration);
+        using var watermarks = ChangelogWatermarks.Create(configuration, settings.ApplicationId);
         var blueprint = new AggregatorBlueprint(
-            AggregationSettings.From(aggregation.Value), metrics, loggerFactory.CreateLogger<EventAggregator>());
+            AggregationSettings.From(aggregation.Value), metrics, loggerFactory.CreateLogger<EventAggregator>(), watermarks.Query, loss);
         var restartDelay = TimeSpan.FromSeconds(1);
 
         while (!stoppingToken.IsCancellationRequested)
         {
-            if (settings.StateStore == StateStoreKind.RocksDb)
-            {
-                WipeStateDirectory(settings);
-            }
-
             Log.Starting(logger, settings.ApplicationId, bootstrapServers, settings.Threads, settings.Guarantee.ToString(), settings.StateStore.ToString());
             var stopped = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-            var stream = StreamConfiguration.CreateStream(blueprint, settings, bootstrapServers, loggerFactory);
+            var stream = StreamConfiguration.CreateStream(blueprint, settings, bootstrapServers, loggerFactory, logger);
             stream.StateChanged += (oldState, newState) =>
             {
                 status.Set(newState.ToString());
@@ -82,21 +79,6 @@ internal sealed class StreamProcessorWorker(
             }
 
             restartDelay = TimeSpan.FromTicks(Math.Min(restartDelay.Ticks * 2, MaxRestartDelay.Ticks));
-        }
-    }
-
-    /// <summary>
-    /// RocksDB keeps writes that may never have reached the changelog when the process was
-    /// killed; starting from such state could emit numbers no other instance can reproduce.
-    /// The changelogs are the truth, so every start restores from them.
-    /// </summary>
-    private void WipeStateDirectory(StreamProcessorOptions settings)
-    {
-        var directory = Path.Combine(settings.StateDirectory, settings.ApplicationId);
-        if (Directory.Exists(directory))
-        {
-            Log.WipingStateDirectory(logger, directory);
-            Directory.Delete(directory, recursive: true);
         }
     }
 }

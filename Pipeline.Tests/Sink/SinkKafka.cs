@@ -59,6 +59,9 @@ internal sealed class SinkKafka : IDisposable
     public Task ProduceRawAsync(byte[]? key, byte[]? value, Headers? headers = null) =>
         Producer.ProduceAsync(Topics.Aggregates, new Message<byte[]?, byte[]?> { Key = key, Value = value, Headers = headers });
 
+    /// <summary>What the workers made here report as lost; its instruments are on a meter of their own.</summary>
+    public RecordLoss Loss { get; } = new(new System.Diagnostics.Metrics.Meter("Pipeline.Tests.Sink." + Guid.NewGuid()), "pipeline.sink", NullLogger.Instance);
+
     public (AggregateSinkWorker Worker, SinkStatus Status) CreateWorker(IAggregateWriter writer, SinkOptions options)
     {
         var config = new ConsumerConfig { BootstrapServers = Broker.BootstrapServers, SessionTimeoutMs = 6000 };
@@ -69,7 +72,7 @@ internal sealed class SinkKafka : IDisposable
         var deadLetterProducer = Track(new ProducerBuilder<byte[]?, byte[]?>(producerConfig).Build());
         var status = new SinkStatus();
         var wrapped = Microsoft.Extensions.Options.Options.Create(options);
-        var worker = new AggregateSinkWorker(consumer, writer, new DeadLetterPublisher(new RenewingKafkaProducer<byte[]?, byte[]?>(_ => deadLetterProducer, NullLogger.Instance), wrapped), status, wrapped,
+        var worker = new AggregateSinkWorker(consumer, writer, new DeadLetterPublisher(new RenewingKafkaProducer<byte[]?, byte[]?>(_ => deadLetterProducer, NullLogger.Instance), wrapped), status, Loss, wrapped,
             NullLogger<AggregateSinkWorker>.Instance);
         return (worker, status);
     }

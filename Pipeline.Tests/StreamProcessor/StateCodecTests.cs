@@ -10,11 +10,11 @@ public sealed class StateCodecTests
         var state = new KeyState { LastAppliedOffset = 41 };
         state.ClosedThrough[60_000] = 1_700_000_040_000;
         var window = state.Window(new WindowSize(60_000, "1m"), 1_700_000_040_000, out _);
-        window.Add(0.1, 1_700_000_000_123, default, 0);
-        window.Add(0.2, 1_700_000_000_124, default, 0);
+        window.Add(0.1, sourceOffset: 40, 1_700_000_000_123, default, 0);
+        window.Add(0.2, sourceOffset: 41, 1_700_000_000_124, default, 0);
         window.EmittedVersion = 1;
         window.Close(1_700_000_000_200);
-        state.AllTime().Add(-3.5, 1_700_000_000_300, default, 0);
+        state.AllTime().Add(-3.5, sourceOffset: 41, 1_700_000_000_300, default, 0);
 
         var read = StateCodec.ReadKeyState(StateCodec.Write(state));
 
@@ -35,13 +35,13 @@ public sealed class StateCodecTests
     public void CompensatedSummationKeepsWhatPlainAdditionLoses()
     {
         var aggregate = new AggregateState();
-        aggregate.Add(1e16, 0, default, 0);
+        aggregate.Add(1e16, sourceOffset: 0, 0, default, 0);
         for (var i = 0; i < 10; i++)
         {
-            aggregate.Add(1, 0, default, 0);
+            aggregate.Add(1, sourceOffset: i + 1, 0, default, 0);
         }
 
-        aggregate.Add(-1e16, 0, default, 0);
+        aggregate.Add(-1e16, sourceOffset: 11, 0, default, 0);
 
         Assert.Equal(10, aggregate.Total);
     }
