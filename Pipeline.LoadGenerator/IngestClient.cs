@@ -5,8 +5,11 @@ using System.Text.Json;
 
 namespace Pipeline.LoadGenerator;
 
-/// <summary>The outcome of one request: its HTTP status (0 when no answer came) and how long it took.</summary>
-internal readonly record struct SendOutcome(int Status, TimeSpan Latency, TimeSpan? RetryAfter);
+/// <summary>
+/// The outcome of one request: its HTTP status (0 when no answer came), how long it took, the
+/// Retry-After it asked for, and the problem's <c>code</c> when a 429 or 503 carried one.
+/// </summary>
+internal readonly record struct SendOutcome(int Status, TimeSpan Latency, TimeSpan? RetryAfter, string? Code = null);
 
 /// <summary>Posts events to the API: one to <c>POST /api/events</c>, several to <c>POST /api/events/batch</c>.</summary>
 internal sealed class IngestClient(HttpClient http)
@@ -35,7 +38,9 @@ internal sealed class IngestClient(HttpClient http)
                 ? await http.PostAsJsonAsync("api/events", ToBody(events[0]), Json, cancellationToken)
                 : await http.PostAsJsonAsync("api/events/batch", events.Select(ToBody), Json, cancellationToken);
             var retryAfter = response.Headers.RetryAfter?.Delta;
-            return new((int)response.StatusCode, System.Diagnostics.Stopwatch.GetElapsedTime(started), retryAfter);
+            var status = (int)response.StatusCode;
+            var code = status is 429 or 503 ? await ProblemCodeAsync(response, cancellationToken) : null;
+            return new(status, System.Diagnostics.Stopwatch.GetElapsedTime(started), retryAfter, code);
         }
         catch (HttpRequestException)
         {
@@ -54,4 +59,26 @@ internal sealed class IngestClient(HttpClient http)
 
     /// <summary>Whether a status is worth the same request again (the ids make a retry safe).</summary>
     public static bool Retryable(int status) => status is 0 or 429 or 503 or 502 or 504;
+
+    /// <summary>
+    /// Whether the API refused the request whole, before producing anything, because of load: over
+    /// the key's rate limit (429) or the pipeline too far behind (503 <c>backlog-full</c>). Such a
+    /// refusal is waited out rather than counted as a failed attempt: nothing of it is in Kafka.
+    /// </summary>
+    public static bool HeldBack(SendOutcome outcome) => outcome.Status == 429 || (outcome.Status == 503 && outcome.Code == "backlog-full");
+
+    private static async Task<string?> ProblemCodeAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var problem = await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync(cancellationToken), cancellationToken: cancellationToken);
+            return problem.RootElement.ValueKind == JsonValueKind.Object && problem.RootElement.TryGetProperty("code", out var code) && code.ValueKind == JsonValueKind.String
+                ? code.GetString()
+                : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
 }

@@ -26,6 +26,7 @@ internal static class LoadCommand
         var late = new Option<double>("--late") { Description = "Share of events stamped 3 hours in the past, after their windows closed.", DefaultValueFactory = _ => 0 };
         var verify = new Option<bool>("--verify") { Description = "After sending, compare every aggregate the API serves with what it accepted; exit 1 on any difference." };
         var settle = new Option<string>("--settle-timeout") { Description = "How long --verify waits for the pipeline to catch up.", DefaultValueFactory = _ => "60s" };
+        var maxWait = new Option<string>("--max-wait") { Description = "How long one request may be held back by the API (429 rate-limited, 503 backlog-full) before its events count as refused.", DefaultValueFactory = _ => "2m" };
         var windows = new Option<string>("--windows") { Description = "Window sizes the stream processor computes (its Aggregation:Windows).", DefaultValueFactory = _ => "1m,1h" };
         var json = new Option<bool>("--json") { Description = "Print the summary as JSON on standard output (progress stays on standard error)." };
         var seed = new Option<int?>("--seed") { Description = "Random seed, for a repeatable sequence of keys and values." };
@@ -33,7 +34,7 @@ internal static class LoadCommand
 
         var root = new RootCommand("Pipeline load generator: posts events to the API with live progress and, with --verify, checks the aggregates it then serves.")
         {
-            api, apiKey, rate, duration, count, keys, skew, batchSize, concurrency, values, duplicates, late, verify, settle, windows, json, seed, keyPrefix,
+            api, apiKey, rate, duration, count, keys, skew, batchSize, concurrency, values, duplicates, late, verify, settle, maxWait, windows, json, seed, keyPrefix,
         };
 
         root.SetAction(async (parse, cancellationToken) =>
@@ -59,6 +60,7 @@ internal static class LoadCommand
                     LateRatio = Share(parse.GetValue(late), "--late"),
                     Verify = parse.GetValue(verify),
                     SettleTimeout = WindowSize.Parse(parse.GetValue(settle)!),
+                    MaxWait = WindowSize.Parse(parse.GetValue(maxWait)!),
                     Windows = parse.GetValue(windows)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                         .Select(size => { WindowSize.Parse(size); return size; }).ToList(),
                     Json = parse.GetValue(json),

@@ -103,4 +103,7 @@ internal sealed record LoadOptions
     public required string KeyPrefix { get; init; }
 
     public int MaxAttempts { get; init; } = 5;
+
+    /// <summary>How long one request may be held back by the API (429, 503 backlog-full) before its events count as refused.</summary>
+    public TimeSpan MaxWait { get; init; } = TimeSpan.FromMinutes(2);
 }

@@ -5,7 +5,9 @@ namespace Pipeline.LoadGenerator;
 /// <summary>
 /// Sends the run's events with bounded concurrency at the target rate until the count or
 /// the duration is reached, retrying what the API answered 429/503 (or did not answer) with
-/// the same ids, and records every accepted event in the <see cref="Truth"/>.
+/// the same ids, and records every accepted event in the <see cref="Truth"/>. A request the API
+/// held back whole (429, 503 backlog-full) is waited out, for up to <c>--max-wait</c>, without
+/// using up its attempts.
 /// </summary>
 internal sealed class LoadRunner(LoadOptions options, IngestClient client, EventSource events, Truth truth, LoadStatistics statistics, TimeProvider time)
 {
@@ -71,6 +73,7 @@ internal sealed class LoadRunner(LoadOptions options, IngestClient client, Event
 
     private async Task SendWithRetriesAsync(List<GeneratedEvent> batch)
     {
+        var heldBackFor = TimeSpan.Zero;
         for (var attempt = 1; ; attempt++)
         {
             // A request that has started is finished even when the run is stopping, so that
@@ -86,6 +89,20 @@ internal sealed class LoadRunner(LoadOptions options, IngestClient client, Event
             if (!IngestClient.Retryable(outcome.Status))
             {
                 return; // rejected: nothing of it is in Kafka
+            }
+
+            if (IngestClient.HeldBack(outcome))
+            {
+                if (heldBackFor >= options.MaxWait)
+                {
+                    return; // still held back: nothing of it is in Kafka
+                }
+
+                var wait = outcome.RetryAfter ?? TimeSpan.FromSeconds(1);
+                heldBackFor += wait;
+                attempt--;
+                await Task.Delay(wait < TimeSpan.FromSeconds(10) ? wait : TimeSpan.FromSeconds(10), time);
+                continue;
             }
 
             if (attempt >= options.MaxAttempts)

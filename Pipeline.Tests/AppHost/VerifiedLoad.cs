@@ -27,6 +27,9 @@ internal sealed class VerifiedLoad
     /// <summary>What the load generator printed: its summary and any mismatches.</summary>
     public string Output => _output.ToString();
 
+    /// <summary>Starts a load with options of its own.</summary>
+    public static VerifiedLoad Start(LoadOptions options) => new(options);
+
     /// <summary>Starts <paramref name="count"/> events at <paramref name="rate"/> per second on <paramref name="keys"/> keys named after <paramref name="name"/>.</summary>
     public static VerifiedLoad Start(DistributedApplication app, string name, int rate, int count, int keys, int seed) => new(new LoadOptions
     {

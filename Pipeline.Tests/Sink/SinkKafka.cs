@@ -15,6 +15,7 @@ internal sealed class SinkKafka : IDisposable
     public const int Partitions = 2;
 
     private readonly List<IDisposable> _clients = [];
+    private RecordLoss? _loss;
 
     public SinkKafka()
     {
@@ -59,8 +60,11 @@ internal sealed class SinkKafka : IDisposable
     public Task ProduceRawAsync(byte[]? key, byte[]? value, Headers? headers = null) =>
         Producer.ProduceAsync(Topics.Aggregates, new Message<byte[]?, byte[]?> { Key = key, Value = value, Headers = headers });
 
-    /// <summary>What the workers made here report as lost; its instruments are on a meter of their own.</summary>
-    public RecordLoss Loss { get; } = new(new System.Diagnostics.Metrics.Meter("Pipeline.Tests.Sink." + Guid.NewGuid()), "pipeline.sink", NullLogger.Instance);
+    /// <summary>The meter of <see cref="Loss"/>'s instruments, this fixture's own.</summary>
+    public System.Diagnostics.Metrics.Meter LossMeter { get; } = new("Pipeline.Tests.Sink." + Guid.NewGuid());
+
+    /// <summary>What the workers made here report as lost.</summary>
+    public RecordLoss Loss => _loss ??= new RecordLoss(LossMeter, "pipeline.sink", NullLogger.Instance);
 
     public (AggregateSinkWorker Worker, SinkStatus Status) CreateWorker(IAggregateWriter writer, SinkOptions options)
     {

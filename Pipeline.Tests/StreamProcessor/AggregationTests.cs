@@ -8,6 +8,39 @@ public sealed class AggregationTests
 {
     private static readonly TimeSpan Minute = TimeSpan.FromMinutes(1);
 
+    [Fact]
+    public void VersionsComeFromSourceOffsetsSoAStateStartedAgainFromNothingStillOutranksEverythingSentBefore()
+    {
+        long highest;
+        using (var driver = new ProcessorDriver())
+        {
+            for (var i = 0; i < 5; i++)
+            {
+                driver.Send("kept", 1, driver.FutureHour);
+            }
+
+            var updates = driver.Settle();
+            // The last event behind every aggregate of the key is the one at offset 4.
+            Assert.All(updates, update => Assert.Equal(2 * (4 + 1), update.Version));
+            highest = updates.Max(update => update.Version);
+        }
+
+        // The same partition read by a processor whose state was lost: it counts from nothing again,
+        // but its versions come from offsets further on, so the sink replaces the old rows rather
+        // than keeping them for good (a counter would have restarted at 1).
+        using var again = new ProcessorDriver();
+        for (var i = 0; i < 5; i++)
+        {
+            again.Send("other", 1, again.FutureHour);
+        }
+
+        again.Send("kept", 1, again.FutureHour);
+        var restarted = again.Settle().Where(update => update.Key == "kept").ToList();
+
+        Assert.NotEmpty(restarted);
+        Assert.All(restarted, update => Assert.True(update.Version > highest, $"{update.Id} v{update.Version} is not above v{highest}"));
+    }
+
     [Theory]
     [InlineData(StateStoreKind.InMemory)]
     [InlineData(StateStoreKind.RocksDb)]

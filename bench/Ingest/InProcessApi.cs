@@ -18,12 +18,15 @@ internal sealed class InProcessApi : WebApplicationFactory<ApiAssembly>
     private readonly string _bootstrapServers;
     private readonly string _databaseConnectionString;
     private readonly TimeSpan _produceTimeout;
+    private readonly bool _backpressure;
 
-    public InProcessApi(string bootstrapServers, string databaseConnectionString, TimeSpan produceTimeout)
+    /// <param name="backpressure">False switches the backlog check off (Ingest:Backlog:MaxRecordsPerPartition=0).</param>
+    public InProcessApi(string bootstrapServers, string databaseConnectionString, TimeSpan produceTimeout, bool backpressure = true)
     {
         _bootstrapServers = bootstrapServers;
         _databaseConnectionString = databaseConnectionString;
         _produceTimeout = produceTimeout;
+        _backpressure = backpressure;
         UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
         StartServer();
     }
@@ -56,5 +59,9 @@ internal sealed class InProcessApi : WebApplicationFactory<ApiAssembly>
         builder.UseSetting("Api:RateLimit:TokensPerPeriod", "100000000");
         builder.UseSetting("Ingest:ProduceTimeout", _produceTimeout.ToString());
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
+        if (!_backpressure)
+        {
+            builder.UseSetting("Ingest:Backlog:MaxRecordsPerPartition", "0");
+        }
     }
 }

@@ -1,6 +1,7 @@
 // Ingest benchmark: events/s through POST /api/events/batch, through single POST /api/events with
 // many concurrent clients, and through a raw Confluent.Kafka producer with the API's settings, all
-// against one local broker, in one run. Bounded in count and time; loopback only.
+// against one local broker, in one run; and the batch path with the backlog check (backpressure)
+// on and off side by side. Bounded in count and time; loopback only.
 //
 //   dotnet run -c Release --project bench/Ingest [-- --events 200000 --single-events 20000 --concurrency 32 --max-seconds 60 --json figures.json]
 
@@ -19,6 +20,8 @@ Console.WriteLine($"  batch phase {settings.Events:N0} events in batches of {set
 
 using var broker = LocalKafkaBroker.Start();
 broker.CreateTopic(Topics.Events, settings.Partitions);
+// Backpressure watches the sink's topic too; with it missing the check would never run.
+broker.CreateTopic(Topics.Aggregates, settings.Partitions);
 
 await using var postgres = await LocalPostgresServer.StartAsync();
 await postgres.CreateDatabaseAsync("pipelinedb");
@@ -37,6 +40,25 @@ var results = new List<PhaseResult>
     RawProducer.Run(broker.BootstrapServers, events.Records(settings.Events), settings.ProduceTimeout, settings.MaxDuration),
 };
 
+// The backlog check's cost: the same batch load through an API with backpressure on (its default
+// bound, which these sizes never reach, so nothing is refused) and one with it off, alternated twice.
+await using var apiWithoutBackpressure = new InProcessApi(broker.BootstrapServers, postgres.ConnectionString("pipelinedb"), settings.ProduceTimeout, backpressure: false);
+using var httpWithoutBackpressure = apiWithoutBackpressure.CreateClient(settings.Concurrency);
+await IngestPhases.BatchesAsync(httpWithoutBackpressure, events.Batches(10), 2, TimeSpan.FromSeconds(30));
+var checkRounds = new List<(PhaseResult On, PhaseResult Off)>();
+for (var round = 0; round < 2; round++)
+{
+    Console.WriteLine($"Backpressure on/off, round {round + 1}:");
+    var on = await IngestPhases.BatchesAsync(http, events.Batches(settings.Events / settings.BatchSize / 2), settings.BatchConcurrency, settings.MaxDuration);
+    var off = await IngestPhases.BatchesAsync(httpWithoutBackpressure, events.Batches(settings.Events / settings.BatchSize / 2), settings.BatchConcurrency, settings.MaxDuration);
+    checkRounds.Add((on, off));
+}
+
+var withCheck = checkRounds.Max(round => round.On.EventsPerSecond);
+var withoutCheck = checkRounds.Max(round => round.Off.EventsPerSecond);
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+    $"  backpressure on: {withCheck:N0} events/s, off: {withoutCheck:N0} events/s (best of {checkRounds.Count} each) = {withCheck / withoutCheck:0.00}"));
+
 var raw = results[^1].EventsPerSecond;
 Console.WriteLine();
 Console.WriteLine("| path | events | seconds | events/s | vs raw producer | failed |");
@@ -54,6 +76,8 @@ foreach (var result in results[..^1])
     figures.Add($"ingest, {result.Name}", result.EventsPerSecond, "events/s", "raw Confluent.Kafka producer, same settings", raw);
 }
 
-var completed = !results.Any(result => result.Failed > 0 || result.TimedOut);
+figures.Add("ingest, POST /api/events/batch with backpressure on", withCheck, "events/s", "the same with backpressure off", withoutCheck);
+
+var completed = !results.Concat(checkRounds.SelectMany(round => new[] { round.On, round.Off })).Any(result => result.Failed > 0 || result.TimedOut);
 figures.WriteIfRequested(args, completed);
 return completed ? 0 : 1;
