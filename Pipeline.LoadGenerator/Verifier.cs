@@ -25,6 +25,7 @@ internal sealed record Verification(int KeysChecked, int WindowsChecked, int Key
 internal sealed class Verifier(HttpClient http, Truth truth, TimeSpan settleTimeout, TimeProvider time)
 {
     private const int PageSize = 500;
+    private const int MaxRateLimitWaits = 60;
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     public async Task<Verification> VerifyAsync(Action<string> progress, CancellationToken cancellationToken)
@@ -126,7 +127,7 @@ internal sealed class Verifier(HttpClient http, Truth truth, TimeSpan settleTime
 
     private async Task<ServedFigures?> GetTotalsAsync(string key, CancellationToken cancellationToken)
     {
-        using var response = await http.GetAsync($"api/aggregates/{Uri.EscapeDataString(key)}", cancellationToken);
+        using var response = await GetWaitingOutRateLimitAsync($"api/aggregates/{Uri.EscapeDataString(key)}", cancellationToken);
         if (response.StatusCode == HttpStatusCode.NotFound)
         {
             return null;
@@ -144,7 +145,9 @@ internal sealed class Verifier(HttpClient http, Truth truth, TimeSpan settleTime
         {
             var url = $"api/aggregates/{Uri.EscapeDataString(key)}/windows?size={Uri.EscapeDataString(size)}&limit={PageSize}"
                 + (cursor is null ? "" : $"&cursor={Uri.EscapeDataString(cursor)}");
-            var page = await http.GetFromJsonAsync<WindowPage>(url, Json, cancellationToken)
+            using var response = await GetWaitingOutRateLimitAsync(url, cancellationToken);
+            response.EnsureSuccessStatusCode();
+            var page = await response.Content.ReadFromJsonAsync<WindowPage>(Json, cancellationToken)
                 ?? throw new InvalidOperationException($"GET {url} answered no body.");
             foreach (var item in page.Items)
             {
@@ -156,6 +159,26 @@ internal sealed class Verifier(HttpClient http, Truth truth, TimeSpan settleTime
         while (cursor is not null);
 
         return windows;
+    }
+
+    /// <summary>
+    /// A GET that waits out 429 (the API key's rate limit: checking thousands of keys is thousands
+    /// of requests), as long as the API's Retry-After says, up to <see cref="MaxRateLimitWaits"/> times.
+    /// </summary>
+    private async Task<HttpResponseMessage> GetWaitingOutRateLimitAsync(string url, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var response = await http.GetAsync(url, cancellationToken);
+            if (response.StatusCode != HttpStatusCode.TooManyRequests || attempt >= MaxRateLimitWaits)
+            {
+                return response;
+            }
+
+            var wait = response.Headers.RetryAfter?.Delta ?? TimeSpan.FromSeconds(1);
+            response.Dispose();
+            await Task.Delay(wait < TimeSpan.FromSeconds(10) ? wait : TimeSpan.FromSeconds(10), time, cancellationToken);
+        }
     }
 
     private sealed record ServedFigures(long Count, double Sum, double Min, double Max, double Mean, DateTimeOffset? WindowStart);

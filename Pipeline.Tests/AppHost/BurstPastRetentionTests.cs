@@ -19,7 +19,7 @@ namespace Pipeline.Tests.AppHost;
 /// the burst. Nothing accepted is lost or counted twice, and no idle key is forgotten.
 /// </summary>
 [Collection(PipelineAppCollection.Name)]
-public sealed class BurstPastRetentionTests
+public sealed class BurstPastRetentionTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private const int IdleKeys = 8;
     private const int BurstKeys = 1_000;
@@ -58,6 +58,7 @@ public sealed class BurstPastRetentionTests
             Seed = 21,
         });
         var outcome = await load.Outcome;
+        output.WriteLine(load.Output);
 
         Assert.True(outcome.ExitCode == LoadCommand.Success, load.Output + "\n" + logs);
         Assert.Equal(BurstKeys, outcome.Verification!.KeysChecked);
