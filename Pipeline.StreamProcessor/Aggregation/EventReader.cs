@@ -27,9 +27,17 @@ internal static class EventReader
     {
         accepted = default;
         rejection = null;
-        if (key is null || key.Length == 0)
+        if (key is null)
         {
             rejection = new Rejection("missing-key", "The record has no key; events are keyed by their event key.");
+            return false;
+        }
+
+        if (key.Length == 0)
+        {
+            // The record key is the event key: an empty one breaks the rule the API refuses "" by.
+            var empty = PipelineEventRules.CheckKey("")!;
+            rejection = new Rejection(empty.Code, empty.Message);
             return false;
         }
 
