@@ -95,35 +95,20 @@ public static class PipelineEventRules
 
     private static readonly SearchValues<char> Invisible = SearchValues.Create(InvisibleCharacters);
 
-    private static readonly EventRuleBreach IdInvalidUnicode = new(EventRuleCodes.InvalidUnicode, "'id' is not valid Unicode text.");
-    private static readonly EventRuleBreach IdEmpty = new(EventRuleCodes.IdEmpty, "'id' must not be empty; leave it out to have one made.");
-    private static readonly EventRuleBreach IdTooLong = new(EventRuleCodes.IdTooLong, $"'id' must be at most {MaxIdLength} characters.");
-    private static readonly EventRuleBreach IdControl = new(EventRuleCodes.IdControlCharacter, "'id' must not contain control characters.");
-    private static readonly EventRuleBreach IdWhitespace = new(EventRuleCodes.IdWhitespaceOnly, "'id' must not be only whitespace.");
-    private static readonly EventRuleBreach KeyInvalidUnicode = new(EventRuleCodes.InvalidUnicode, "'key' is not valid Unicode text.");
-    private static readonly EventRuleBreach KeyEmpty = new(EventRuleCodes.KeyEmpty, "'key' must not be empty.");
-    private static readonly EventRuleBreach KeyTooLong = new(EventRuleCodes.KeyTooLong, $"'key' must be at most {MaxKeyLength} characters.");
-    private static readonly EventRuleBreach KeyControl = new(EventRuleCodes.KeyControlCharacter, "'key' must not contain control characters.");
-    private static readonly EventRuleBreach KeyWhitespace = new(EventRuleCodes.KeyWhitespaceOnly, "'key' must not be only whitespace.");
+    private static readonly TextField Id = TextField.Of("id", MaxIdLength,
+        EventRuleCodes.IdEmpty, "'id' must not be empty; leave it out to have one made.",
+        EventRuleCodes.IdTooLong, EventRuleCodes.IdControlCharacter, EventRuleCodes.IdInvisibleCharacter, EventRuleCodes.IdWhitespaceOnly);
+
+    private static readonly TextField Key = TextField.Of("key", MaxKeyLength,
+        EventRuleCodes.KeyEmpty, "'key' must not be empty.",
+        EventRuleCodes.KeyTooLong, EventRuleCodes.KeyControlCharacter, EventRuleCodes.KeyInvisibleCharacter, EventRuleCodes.KeyWhitespaceOnly);
+
     private static readonly EventRuleBreach ValueNotFinite = new(EventRuleCodes.ValueNotFinite, "'value' must fit a finite 64-bit floating-point number.");
     private static readonly EventRuleBreach ValueOutOfRange = new(EventRuleCodes.ValueOutOfRange,
         string.Create(CultureInfo.InvariantCulture, $"'value' must be between -{MaxValueMagnitude:0e0} and {MaxValueMagnitude:0e0}, so that sums of events stay finite."));
 
     /// <summary>The first rule <paramref name="id"/> breaks, or null.</summary>
-    public static EventRuleBreach? CheckId(string id)
-    {
-        if (HasUnpairedSurrogate(id))
-        {
-            return IdInvalidUnicode;
-        }
-
-        var length = CountCharacters(id, MaxIdLength);
-        return length == 0 ? IdEmpty
-            : length > MaxIdLength ? IdTooLong
-            : HasControlCharacter(id) ? IdControl
-            : FindInvisible(id, "id", EventRuleCodes.IdInvisibleCharacter)
-              ?? (IsWhitespaceOnly(id) ? IdWhitespace : null);
-    }
+    public static EventRuleBreach? CheckId(string id) => Check(id, Id);
 
     /// <summary>The first rule <paramref name="key"/> breaks, or null.</summary>
     /// <remarks>
@@ -132,20 +117,7 @@ public static class PipelineEventRules
     /// processor cannot re-key a record written by someone else), and the API does not change what
     /// a client sent under its feet (the client would then query a key it never sent).
     /// </remarks>
-    public static EventRuleBreach? CheckKey(string key)
-    {
-        if (HasUnpairedSurrogate(key))
-        {
-            return KeyInvalidUnicode;
-        }
-
-        var length = CountCharacters(key, MaxKeyLength);
-        return length == 0 ? KeyEmpty
-            : length > MaxKeyLength ? KeyTooLong
-            : HasControlCharacter(key) ? KeyControl
-            : FindInvisible(key, "key", EventRuleCodes.KeyInvisibleCharacter)
-              ?? (IsWhitespaceOnly(key) ? KeyWhitespace : FindNotNfc(key));
-    }
+    public static EventRuleBreach? CheckKey(string key) => Check(key, Key) ?? FindNotNfc(key);
 
     /// <summary>The first rule <paramref name="value"/> breaks, or null.</summary>
     public static EventRuleBreach? CheckValue(double value) =>
@@ -171,16 +143,31 @@ public static class PipelineEventRules
         return false;
     }
 
+    // What keys and ids share; only a key must also be NFC.
+    private static EventRuleBreach? Check(string text, TextField field)
+    {
+        if (HasUnpairedSurrogate(text))
+        {
+            return field.InvalidUnicode;
+        }
+
+        var length = CountCharacters(text, field.MaxLength);
+        return length == 0 ? field.Empty
+            : length > field.MaxLength ? field.TooLong
+            : HasControlCharacter(text) ? field.Control
+            : FindInvisible(text, field) ?? (IsWhitespaceOnly(text) ? field.WhitespaceOnly : null);
+    }
+
     // C0, DEL and C1.
     private static bool HasControlCharacter(ReadOnlySpan<char> text) =>
         text.ContainsAnyInRange('\u0000', '\u001F') || text.ContainsAnyInRange('\u007F', '\u009F');
 
-    private static EventRuleBreach? FindInvisible(string text, string field, string code)
+    private static EventRuleBreach? FindInvisible(string text, TextField field)
     {
         var at = text.AsSpan().IndexOfAny(Invisible);
         return at < 0 ? null
-            : new EventRuleBreach(code, string.Create(CultureInfo.InvariantCulture,
-                $"'{field}' must not contain invisible or direction-changing characters: {Describe(text[at])} at character {CountCharacters(text.AsSpan(0, at), int.MaxValue) + 1}."));
+            : new EventRuleBreach(field.InvisibleCode, string.Create(CultureInfo.InvariantCulture,
+                $"'{field.Name}' must not contain invisible or direction-changing characters: {Describe(text[at])} at character {CountCharacters(text.AsSpan(0, at), int.MaxValue) + 1}."));
     }
 
     private static bool IsWhitespaceOnly(string text)
@@ -198,7 +185,7 @@ public static class PipelineEventRules
 
     private static EventRuleBreach? FindNotNfc(string key)
     {
-        // Below U+0300 nothing combines, so most keys skip the normaliser.
+        // Text below U+0300 is NFC (no combining marks, no singletons), so most keys skip the normaliser.
         if (!key.AsSpan().ContainsAnyExceptInRange('\u0000', '\u02FF') || key.IsNormalized(NormalizationForm.FormC))
         {
             return null;
@@ -206,7 +193,7 @@ public static class PipelineEventRules
 
         var normalized = key.Normalize(NormalizationForm.FormC);
         var at = Math.Min(key.AsSpan().CommonPrefixLength(normalized), key.Length - 1);
-        // Step back to the start of the run the normaliser changed: its base character.
+        // Where the two first differ, which is the base character a mark composes with; never half a pair.
         while (at > 0 && char.IsLowSurrogate(key[at]))
         {
             at--;
@@ -235,5 +222,28 @@ public static class PipelineEventRules
         }
 
         return count;
+    }
+
+    /// <summary>The breaches of one text field's rules, made once: only invisible characters and NFC get a message of their own.</summary>
+    private sealed record TextField(
+        string Name,
+        int MaxLength,
+        EventRuleBreach InvalidUnicode,
+        EventRuleBreach Empty,
+        EventRuleBreach TooLong,
+        EventRuleBreach Control,
+        string InvisibleCode,
+        EventRuleBreach WhitespaceOnly)
+    {
+        public static TextField Of(string name, int maxLength, string emptyCode, string emptyMessage,
+            string tooLongCode, string controlCode, string invisibleCode, string whitespaceCode) => new(
+            name,
+            maxLength,
+            new EventRuleBreach(EventRuleCodes.InvalidUnicode, $"'{name}' is not valid Unicode text."),
+            new EventRuleBreach(emptyCode, emptyMessage),
+            new EventRuleBreach(tooLongCode, string.Create(CultureInfo.InvariantCulture, $"'{name}' must be at most {maxLength} characters.")),
+            new EventRuleBreach(controlCode, $"'{name}' must not contain control characters."),
+            invisibleCode,
+            new EventRuleBreach(whitespaceCode, $"'{name}' must not be only whitespace."));
     }
 }
