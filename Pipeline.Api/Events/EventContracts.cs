@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Pipeline.Api.Http;
+using Pipeline.ServiceDefaults.Contracts;
 
 namespace Pipeline.Api.Events;
 
@@ -14,15 +15,17 @@ namespace Pipeline.Api.Events;
 [NoAdditionalProperties]
 public sealed class EventSubmission
 {
-    [Description("The event's id, 1-128 characters. Sending the same id again is safe: the stream processor counts an id once. The server makes a UUID when absent.")]
-    [StringLength(128, MinimumLength = 1)]
+    // The limits come from PipelineEventRules, which the stream processor checks too.
+    [Description("The event's id, 1-128 characters: no control characters (NUL included), no invisible or direction-changing characters (bidi controls, zero-width characters, U+FEFF, U+2028, U+2029), not only whitespace. Sending the same id again is safe: the stream processor counts an id once. The server makes a UUID when absent.")]
+    [StringLength(PipelineEventRules.MaxIdLength, MinimumLength = 1)]
     public string? Id { get; init; }
 
-    [Description("The key the event is aggregated by, 1-256 characters, no control characters. One key's events stay in order.")]
-    [StringLength(256, MinimumLength = 1)]
+    [Description("The key the event is aggregated by, 1-256 characters: no control characters, no invisible or direction-changing characters (bidi controls, zero-width characters, U+FEFF, U+2028, U+2029), not only whitespace, and in Unicode NFC (a key in another form is refused, not normalised). One key's events stay in order.")]
+    [StringLength(PipelineEventRules.MaxKeyLength, MinimumLength = 1)]
     public required string Key { get; init; }
 
-    [Description("A finite JSON number (not a string, not null).")]
+    [Description("A JSON number from -1e300 to 1e300 (not a string, not null); beyond that, sums of events could overflow.")]
+    [Range(-PipelineEventRules.MaxValueMagnitude, PipelineEventRules.MaxValueMagnitude)]
     public required double Value { get; init; }
 
     [Description("When the event happened: RFC 3339 with an offset, e.g. 2025-01-31T12:00:00Z; at most Ingest:MaxEventAge (7 days) old and Ingest:MaxClockSkew (5 minutes) ahead. Default: the time the API received it.")]

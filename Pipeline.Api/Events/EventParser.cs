@@ -77,12 +77,11 @@ internal sealed class EventErrors
 /// Reads events strictly, by hand, so that every fault gets a field and a stable code: exactly the
 /// properties id, key, value and timestamp (case-sensitive), each at most once, each of its type.
 /// Nothing is coerced: "21.5" is not a number, null is not a key. Syntax errors, invalid UTF-8 and
-/// nesting deeper than 64 make the whole body <see cref="ParseFailure.MalformedJson"/>.
+/// nesting deeper than 64 make the whole body <see cref="ParseFailure.MalformedJson"/>. The rules for
+/// id, key and value are <see cref="PipelineEventRules"/>, which the stream processor applies too.
 /// </summary>
 internal static class EventParser
 {
-    public const int MaxIdLength = 128;
-    public const int MaxKeyLength = 256;
     private const int MaxEchoedNameLength = 64;
 
     // JSON's insignificant whitespace: space, tab, line feed, carriage return.
@@ -325,16 +324,9 @@ internal static class EventParser
                     return false;
                 }
 
-                var length = CountCharacters(text, MaxIdLength);
-                if (length == 0)
+                if (PipelineEventRules.CheckId(text) is { } breach)
                 {
-                    errors.Add(Path(index, "id"), ErrorCodes.IdEmpty, "'id' must not be empty; leave it out to have one made.");
-                    return false;
-                }
-
-                if (length > MaxIdLength)
-                {
-                    errors.Add(Path(index, "id"), ErrorCodes.IdTooLong, $"'id' must be at most {MaxIdLength} characters.");
+                    errors.Add(Path(index, "id"), breach.Code, breach.Message);
                     return false;
                 }
 
@@ -361,22 +353,9 @@ internal static class EventParser
                     return false;
                 }
 
-                var length = CountCharacters(text, MaxKeyLength);
-                if (length == 0)
+                if (PipelineEventRules.CheckKey(text) is { } breach)
                 {
-                    errors.Add(Path(index, "key"), ErrorCodes.KeyEmpty, "'key' must not be empty.");
-                    return false;
-                }
-
-                if (length > MaxKeyLength)
-                {
-                    errors.Add(Path(index, "key"), ErrorCodes.KeyTooLong, $"'key' must be at most {MaxKeyLength} characters.");
-                    return false;
-                }
-
-                if (text.AsSpan().ContainsAnyInRange('\u0000', '\u001F') || text.AsSpan().ContainsAnyInRange('\u007F', '\u009F'))
-                {
-                    errors.Add(Path(index, "key"), ErrorCodes.KeyControlCharacter, "'key' must not contain control characters.");
+                    errors.Add(Path(index, "key"), breach.Code, breach.Message);
                     return false;
                 }
 
@@ -398,9 +377,11 @@ internal static class EventParser
                 errors.Add(Path(index, "value"), ErrorCodes.ValueRequired, "'value' is required and must not be null.");
                 return false;
             case JsonTokenType.Number:
-                if (!reader.TryGetDouble(out var number) || !double.IsFinite(number))
+                // TryGetDouble refuses a number beyond double's range: as a double it would be infinite.
+                var number = reader.TryGetDouble(out var parsed) ? parsed : double.PositiveInfinity;
+                if (PipelineEventRules.CheckValue(number) is { } breach)
                 {
-                    errors.Add(Path(index, "value"), ErrorCodes.ValueNotFinite, "'value' must fit a finite 64-bit floating-point number.");
+                    errors.Add(Path(index, "value"), breach.Code, breach.Message);
                     return false;
                 }
 
@@ -462,7 +443,7 @@ internal static class EventParser
         try
         {
             text = reader.GetString()!;
-            if (!HasUnpairedSurrogate(text))
+            if (!PipelineEventRules.HasUnpairedSurrogate(text))
             {
                 return true;
             }
@@ -474,38 +455,6 @@ internal static class EventParser
 
         errors.Add(Path(index, field), ErrorCodes.InvalidUnicode, $"'{field}' is not valid Unicode text.");
         return false;
-    }
-
-    private static bool HasUnpairedSurrogate(string text)
-    {
-        for (var i = 0; i < text.Length; i++)
-        {
-            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
-            {
-                i++;
-            }
-            else if (char.IsSurrogate(text[i]))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
-    // Characters are Unicode code points, as in JSON Schema's maxLength; counting stops past the limit.
-    private static int CountCharacters(string text, int limit)
-    {
-        var count = 0;
-        foreach (var _ in text.EnumerateRunes())
-        {
-            if (++count > limit)
-            {
-                break;
-            }
-        }
-
-        return count;
     }
 
     private static string EchoableName(ref Utf8JsonReader reader)

@@ -1,6 +1,9 @@
+using System.ComponentModel.DataAnnotations;
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.OpenApi;
@@ -67,6 +70,7 @@ public static class ApiDocumentation
             options.AddSchemaTransformer((schema, context, _) =>
             {
                 DescribeProblemSchema(schema, context.JsonTypeInfo.Type);
+                DescribeWideRange(schema, context.JsonPropertyInfo);
                 if (context.JsonTypeInfo.Type.IsDefined(typeof(NoAdditionalPropertiesAttribute), inherit: false))
                 {
                     schema.AdditionalPropertiesAllowed = false;
@@ -200,6 +204,17 @@ public static class ApiDocumentation
             Summary = summary,
             Value = value is string text ? JsonValue.Create(text) : JsonSerializer.SerializeToNode(value, value.GetType(), JsonSerializerOptions.Web),
         };
+    }
+
+    // The generator reads [Range] bounds as decimals and drops those beyond decimal's range, such
+    // as an event value's ±1e300: write them as the numbers they are.
+    private static void DescribeWideRange(OpenApiSchema schema, JsonPropertyInfo? property)
+    {
+        if (property?.AttributeProvider?.GetCustomAttributes(typeof(RangeAttribute), inherit: false) is [RangeAttribute { Minimum: double minimum, Maximum: double maximum }])
+        {
+            schema.Minimum = minimum.ToString("R", CultureInfo.InvariantCulture);
+            schema.Maximum = maximum.ToString("R", CultureInfo.InvariantCulture);
+        }
     }
 
     // Members that ApiProblems adds to every problem at run time, so the schema says so.

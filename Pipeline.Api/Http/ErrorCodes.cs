@@ -1,3 +1,5 @@
+using Pipeline.ServiceDefaults.Contracts;
+
 namespace Pipeline.Api.Http;
 
 /// <summary>
@@ -40,18 +42,25 @@ public static class ErrorCodes
     public const string BatchNotAnArray = "batch.not-an-array";
     public const string UnknownProperty = "unknown-property";
     public const string DuplicateProperty = "duplicate-property";
-    public const string InvalidUnicode = "invalid-unicode";
+    public const string InvalidUnicode = EventRuleCodes.InvalidUnicode;
     public const string IdNotAString = "id.not-a-string";
-    public const string IdEmpty = "id.empty";
-    public const string IdTooLong = "id.too-long";
+    public const string IdEmpty = EventRuleCodes.IdEmpty;
+    public const string IdTooLong = EventRuleCodes.IdTooLong;
+    public const string IdControlCharacter = EventRuleCodes.IdControlCharacter;
+    public const string IdInvisibleCharacter = EventRuleCodes.IdInvisibleCharacter;
+    public const string IdWhitespaceOnly = EventRuleCodes.IdWhitespaceOnly;
     public const string KeyRequired = "key.required";
     public const string KeyNotAString = "key.not-a-string";
-    public const string KeyEmpty = "key.empty";
-    public const string KeyTooLong = "key.too-long";
-    public const string KeyControlCharacter = "key.control-character";
+    public const string KeyEmpty = EventRuleCodes.KeyEmpty;
+    public const string KeyTooLong = EventRuleCodes.KeyTooLong;
+    public const string KeyControlCharacter = EventRuleCodes.KeyControlCharacter;
+    public const string KeyInvisibleCharacter = EventRuleCodes.KeyInvisibleCharacter;
+    public const string KeyWhitespaceOnly = EventRuleCodes.KeyWhitespaceOnly;
+    public const string KeyNotNfc = EventRuleCodes.KeyNotNfc;
     public const string ValueRequired = "value.required";
     public const string ValueNotANumber = "value.not-a-number";
-    public const string ValueNotFinite = "value.not-finite";
+    public const string ValueNotFinite = EventRuleCodes.ValueNotFinite;
+    public const string ValueOutOfRange = EventRuleCodes.ValueOutOfRange;
     public const string TimestampNotAString = "timestamp.not-a-string";
     public const string TimestampInvalidFormat = "timestamp.invalid-format";
     public const string TimestampTooOld = "timestamp.too-old";
@@ -90,15 +99,22 @@ public static class ErrorCodes
         [InvalidUnicode] = "A string holds invalid UTF-8 or an unpaired surrogate escape.",
         [IdNotAString] = "`id` is not a string (or null).",
         [IdEmpty] = "`id` is an empty string.",
-        [IdTooLong] = "`id` is longer than 128 characters.",
+        [IdTooLong] = $"`id` is longer than {PipelineEventRules.MaxIdLength} characters.",
+        [IdControlCharacter] = "`id` holds a control character (NUL included).",
+        [IdInvisibleCharacter] = "`id` holds an invisible or direction-changing character (bidi controls, zero-width characters, U+FEFF, U+2028, U+2029).",
+        [IdWhitespaceOnly] = "`id` is only whitespace.",
         [KeyRequired] = "`key` is missing or null.",
         [KeyNotAString] = "`key` is not a string.",
         [KeyEmpty] = "`key` is an empty string.",
-        [KeyTooLong] = "`key` is longer than 256 characters.",
+        [KeyTooLong] = $"`key` is longer than {PipelineEventRules.MaxKeyLength} characters.",
         [KeyControlCharacter] = "`key` holds a control character.",
+        [KeyInvisibleCharacter] = "`key` holds an invisible or direction-changing character (bidi controls U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069; zero-width U+200B-U+200D, U+2060; U+FEFF; U+2028, U+2029).",
+        [KeyWhitespaceOnly] = "`key` is only whitespace.",
+        [KeyNotNfc] = "`key` is not in Unicode normalization form C (NFC); the API refuses it rather than change it. Send its NFC form.",
         [ValueRequired] = "`value` is missing or null.",
         [ValueNotANumber] = "`value` is not a JSON number (strings, booleans, objects and arrays are refused).",
         [ValueNotFinite] = "`value` does not fit a finite double.",
+        [ValueOutOfRange] = FormattableString.Invariant($"`value` is beyond ±{PipelineEventRules.MaxValueMagnitude:0e0} (so that sums of events stay finite)."),
         [TimestampNotAString] = "`timestamp` is not a string (or null).",
         [TimestampInvalidFormat] = "`timestamp` is not an RFC 3339 date-time with an offset (Z or ±hh:mm).",
         [TimestampTooOld] = "`timestamp` is older than Ingest:MaxEventAge.",

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Pipeline.ServiceDefaults.Contracts;
 
 namespace Pipeline.StreamProcessor.Aggregation;
 
@@ -14,22 +15,29 @@ internal sealed record Rejection(string Reason, string Detail);
 /// Reads a record from the events topic and applies the event rules. Anyone can write to the
 /// topic, so nothing is assumed: a record that is not a well-formed <c>PipelineEvent</c>
 /// (<c>PipelineJson</c>: camelCase, no unknown or missing members) or breaks a rule is rejected
-/// with a reason, never thrown.
+/// with a reason, never thrown. The rules for id, key and value are the API's own
+/// (<see cref="PipelineEventRules"/>), and a breach is dead-lettered with the code the API answers;
+/// the other reasons are about the record itself, which the API always writes well.
 /// </summary>
 internal static class EventReader
 {
-    /// <summary>Larger magnitudes are rejected so that no sum of events can overflow to infinity.</summary>
-    public const double MaxMagnitude = 1e300;
-
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     public static bool TryRead(byte[]? key, byte[]? value, out AcceptedEvent accepted, out Rejection? rejection)
     {
         accepted = default;
         rejection = null;
-        if (key is null || key.Length == 0)
+        if (key is null)
         {
             rejection = new Rejection("missing-key", "The record has no key; events are keyed by their event key.");
+            return false;
+        }
+
+        if (key.Length == 0)
+        {
+            // The record key is the event key: an empty one breaks the rule the API refuses "" by.
+            var empty = PipelineEventRules.CheckKey("")!;
+            rejection = new Rejection(empty.Code, empty.Message);
             return false;
         }
 
@@ -55,6 +63,11 @@ internal static class EventReader
         {
             document = JsonSerializer.Deserialize(value, EventDocumentJson.Default.EventDocument);
         }
+        catch (InvalidUnicodeTextException exception)
+        {
+            rejection = new Rejection(EventRuleCodes.InvalidUnicode, $"The event's {exception.Path} is not valid Unicode text.");
+            return false;
+        }
         catch (JsonException exception)
         {
             rejection = new Rejection("invalid-json", "The value is not a PipelineEvent: " + exception.Message);
@@ -67,15 +80,21 @@ internal static class EventReader
             return false;
         }
 
-        if (string.IsNullOrWhiteSpace(document.Id))
+        if (document.Id is null)
         {
             rejection = new Rejection("missing-id", "The event has no id.");
             return false;
         }
 
-        if (string.IsNullOrEmpty(document.Key))
+        if (document.Key is null)
         {
             rejection = new Rejection("missing-event-key", "The event has no key.");
+            return false;
+        }
+
+        if ((PipelineEventRules.CheckId(document.Id) ?? PipelineEventRules.CheckKey(document.Key)) is { } breach)
+        {
+            rejection = new Rejection(breach.Code, breach.Message);
             return false;
         }
 
@@ -87,15 +106,9 @@ internal static class EventReader
             return false;
         }
 
-        if (!double.IsFinite(document.Value))
+        if (PipelineEventRules.CheckValue(document.Value) is { } valueBreach)
         {
-            rejection = new Rejection("non-finite-value", "The event value is not a finite number.");
-            return false;
-        }
-
-        if (Math.Abs(document.Value) > MaxMagnitude)
-        {
-            rejection = new Rejection("value-out-of-range", $"The event value's magnitude exceeds {MaxMagnitude:G}.");
+            rejection = new Rejection(valueBreach.Code, valueBreach.Message);
             return false;
         }
 
@@ -114,9 +127,11 @@ internal static class EventReader
 internal sealed class EventDocument
 {
     [JsonRequired]
+    [JsonConverter(typeof(UnicodeTextConverter))]
     public string? Id { get; init; }
 
     [JsonRequired]
+    [JsonConverter(typeof(UnicodeTextConverter))]
     public string? Key { get; init; }
 
     [JsonRequired]
@@ -125,6 +140,36 @@ internal sealed class EventDocument
     [JsonRequired]
     public DateTimeOffset Timestamp { get; init; }
 }
+
+/// <summary>
+/// Reads a JSON string as the API does, telling text that is not Unicode (an unpaired surrogate
+/// escape, invalid UTF-8) apart from any other fault, so that it is dead-lettered as
+/// <c>invalid-unicode</c>, the code the API answers, rather than as <c>invalid-json</c>.
+/// </summary>
+internal sealed class UnicodeTextConverter : JsonConverter<string>
+{
+    public override string Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        if (reader.TokenType != JsonTokenType.String)
+        {
+            throw new JsonException($"Expected a string, not {reader.TokenType}.");
+        }
+
+        try
+        {
+            return reader.GetString()!;
+        }
+        catch (InvalidOperationException exception)
+        {
+            throw new InvalidUnicodeTextException(exception);
+        }
+    }
+
+    public override void Write(Utf8JsonWriter writer, string value, JsonSerializerOptions options) => writer.WriteStringValue(value);
+}
+
+/// <summary>A JSON string that is not Unicode text; the serializer adds the path of the member.</summary>
+internal sealed class InvalidUnicodeTextException(Exception inner) : JsonException("The string is not valid Unicode text.", inner);
 
 /// <summary>Source-generated reader with the options of <c>PipelineJson</c>.</summary>
 [JsonSourceGenerationOptions(

@@ -137,7 +137,7 @@ public sealed class EventIngestTests(PartitionedEventsTopic topic) : IClassFixtu
             JsonSerializer.Serialize(new { key = "k", value = 1, timestamp = now.AddMinutes(4).ToString("O") }),
             $$"""{"key":"k","value":-1.5e-7,"timestamp":"{{now.ToOffset(TimeSpan.FromHours(5.5)):yyyy-MM-dd'T'HH:mm:ss.fffffff}}99+05:30"}""",
             $$"""{"key":"k","value":1E+3,"timestamp":"{{now.AddHours(-1):yyyy-MM-dd't'HH:mm:ss}}z"}""",
-            """{"key":"ünïcödé key with spaces","value":1.7976931348623157e308}""",
+            """{"key":"ünïcödé key with spaces","value":1e300}""",
             "\uFEFF{\"key\":\"bom\",\"value\":0}",
         };
     }

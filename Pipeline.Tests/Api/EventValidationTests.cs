@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text;
+using Pipeline.ServiceDefaults.Contracts;
 
 namespace Pipeline.Tests.Api;
 
@@ -23,6 +24,21 @@ public sealed class EventValidationTests(SinglePartitionApi fixture) : IClassFix
             { "{\"key\":\"del\u007F\",\"value\":1}", "key", "key.control-character" },
             { """{"key":"c1\u0085","value":1}""", "key", "key.control-character" },
             { """{"key":"lone \ud800 surrogate","value":1}""", "key", "invalid-unicode" },
+            { """{"key":"lone low \udc00","value":1}""", "key", "invalid-unicode" },
+            { """{"key":"rtl\u202Eoverride","value":1}""", "key", "key.invisible-character" },
+            { """{"key":"isolate\u2066","value":1}""", "key", "key.invisible-character" },
+            { """{"key":"\u200Fmark","value":1}""", "key", "key.invisible-character" },
+            { """{"key":"arabic\u061Cmark","value":1}""", "key", "key.invisible-character" },
+            { """{"key":"zero\u200Bwidth","value":1}""", "key", "key.invisible-character" },
+            { """{"key":"joiner\u200D","value":1}""", "key", "key.invisible-character" },
+            { """{"key":"word\u2060joiner","value":1}""", "key", "key.invisible-character" },
+            { """{"key":"\uFEFFbom","value":1}""", "key", "key.invisible-character" },
+            { """{"key":"line\u2028separator","value":1}""", "key", "key.invisible-character" },
+            { """{"key":"paragraph\u2029","value":1}""", "key", "key.invisible-character" },
+            { """{"key":" ","value":1}""", "key", "key.whitespace-only" },
+            { """{"key":"\u00A0\u3000\u2003","value":1}""", "key", "key.whitespace-only" },
+            { """{"key":"cafe\u0301","value":1}""", "key", "key.not-nfc" },
+            { """{"key":"\u212B","value":1}""", "key", "key.not-nfc" },
             { """{"key":"k"}""", "value", "value.required" },
             { """{"key":"k","value":null}""", "value", "value.required" },
             { """{"key":"k","value":"21.5"}""", "value", "value.not-a-number" },
@@ -33,9 +49,21 @@ public sealed class EventValidationTests(SinglePartitionApi fixture) : IClassFix
             { """{"key":"k","value":[1]}""", "value", "value.not-a-number" },
             { """{"key":"k","value":1e400}""", "value", "value.not-finite" },
             { """{"key":"k","value":-1e309}""", "value", "value.not-finite" },
+            { """{"key":"k","value":1.7e308}""", "value", "value-out-of-range" },
+            { """{"key":"k","value":-1.7e308}""", "value", "value-out-of-range" },
+            { """{"key":"k","value":1.0000001e300}""", "value", "value-out-of-range" },
+            { """{"key":"k","value":-1.0000001E+300}""", "value", "value-out-of-range" },
             { """{"id":"","key":"k","value":1}""", "id", "id.empty" },
             { """{"id":7,"key":"k","value":1}""", "id", "id.not-a-string" },
             { "{\"id\":\"" + new string('i', 129) + "\",\"key\":\"k\",\"value\":1}", "id", "id.too-long" },
+            { """{"id":"nul\u0000","key":"k","value":1}""", "id", "id.control-character" },
+            { """{"id":"bell\u0007","key":"k","value":1}""", "id", "id.control-character" },
+            { """{"id":"c1\u009B","key":"k","value":1}""", "id", "id.control-character" },
+            { """{"id":"zero\u200Bwidth","key":"k","value":1}""", "id", "id.invisible-character" },
+            { """{"id":"\u202Edi","key":"k","value":1}""", "id", "id.invisible-character" },
+            { """{"id":"\uFEFF1","key":"k","value":1}""", "id", "id.invisible-character" },
+            { """{"id":"   ","key":"k","value":1}""", "id", "id.whitespace-only" },
+            { """{"id":"\ud800","key":"k","value":1}""", "id", "invalid-unicode" },
             { """{"key":"k","value":1,"vaule":2}""", "vaule", "unknown-property" },
             { """{"Key":"k","value":1}""", "Key", "unknown-property" },
             { """{"key":"k","value":1,"extra":{"nested":[1,2]}}""", "extra", "unknown-property" },
@@ -64,6 +92,48 @@ public sealed class EventValidationTests(SinglePartitionApi fixture) : IClassFix
         var problem = await response.AssertProblemAsync(HttpStatusCode.BadRequest, "validation-failed");
         Assert.Contains(code, problem.FieldCodes(field));
         Assert.NotEmpty(problem.GetProperty("errors").GetProperty(field).EnumerateArray());
+    }
+
+    [Theory]
+    [InlineData("1e300", 1e300)]
+    [InlineData("-1e300", -1e300)]
+    [InlineData("1.0E+300", 1e300)]
+    [InlineData("5e-324", double.Epsilon)]
+    [InlineData("-5e-324", -double.Epsilon)]
+    public async Task ValueAtTheEdgeOfTheRangeIsAcceptedAndProducedUnchanged(string value, double expected)
+    {
+        var response = await _client.PostAsync(ApiRequests.Events, $$"""{"key":"edge","value":{{value}}}""");
+
+        Assert.True(response.StatusCode == HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync());
+        var body = await response.ReadJsonAsync();
+        var record = fixture.ReadAt(body.GetProperty("partition").GetInt32(), body.GetProperty("offset").GetInt64());
+        Assert.Equal(expected, PipelineJson.Deserialize<PipelineEvent>(record.Message.Value).Value);
+    }
+
+    [Theory]
+    [InlineData("application/json")]
+    [InlineData("application/x-ndjson")]
+    public async Task BatchWithAValueOutOfRangeProducesNothingAndNamesTheEventByIndex(string contentType)
+    {
+        var events = Enumerable.Range(0, 4).Select(i => ApiRequests.NewEvent(out _)).ToList();
+        events[2] = """{"key":"k","value":1.7e308}""";
+        var body = contentType == "application/json" ? "[" + string.Join(",", events) + "]" : string.Join("\n", events);
+
+        var response = await _client.AssertProducesNothingAsync(() => _client.PostAsync(ApiRequests.Batch, body, contentType));
+
+        var problem = await response.AssertProblemAsync(HttpStatusCode.BadRequest, "validation-failed");
+        Assert.Equal(["value-out-of-range"], problem.FieldCodes("[2].value"));
+        Assert.Equal(1, problem.GetProperty("errorCount").GetInt32());
+    }
+
+    [Fact]
+    public async Task NonNfcKeyIsRefusedWithWhereItDiffersNotNormalised()
+    {
+        var response = await _client.AssertProducesNothingAsync(() => _client.PostAsync(ApiRequests.Events, """{"key":"cafe\u0301","value":1}"""));
+
+        var problem = await response.AssertProblemAsync(HttpStatusCode.BadRequest, "validation-failed");
+        var message = problem.GetProperty("errors").GetProperty("key")[0].GetString();
+        Assert.Contains("at character 4 (U+0065 U+0301)", message);
     }
 
     public static TheoryData<string> MalformedBodies() => new()

@@ -65,6 +65,8 @@ public sealed class OpenApiDocumentTests(PartitionedEventsTopic topic) : IClassF
         Assert.Equal("number", schema.GetProperty("properties").GetProperty("value").GetProperty("type").GetString());
         Assert.Equal(256, schema.GetProperty("properties").GetProperty("key").GetProperty("maxLength").GetInt32());
         Assert.Equal(128, schema.GetProperty("properties").GetProperty("id").GetProperty("maxLength").GetInt32());
+        Assert.Equal(-1e300, schema.GetProperty("properties").GetProperty("value").GetProperty("minimum").GetDouble());
+        Assert.Equal(1e300, schema.GetProperty("properties").GetProperty("value").GetProperty("maximum").GetDouble());
     }
 
     [Fact]
