@@ -367,7 +367,9 @@ internal sealed class EventAggregator : ITransformer<SourceKey, byte[], byte[], 
     /// <summary>
     /// Once per task, when its stores are restored: finds what the store holds that is not
     /// settled yet (open windows to close, durable updates never emitted) and the event ids to
-    /// forget later. Everything in the store at this point came from the changelogs.
+    /// forget later. Everything in the store at this point came from the changelogs (restored over
+    /// what a persistent store kept on disk); a task whose state cannot be whole does not get past
+    /// this point (<see cref="StateCompleteness"/>).
     /// </summary>
     private void Recover()
     {

@@ -23,7 +23,8 @@ public sealed class BurstPastRetentionTests(Xunit.Abstractions.ITestOutputHelper
 {
     private const int IdleKeys = 8;
     private const int BurstKeys = 1_000;
-    private const int BurstEvents = 300_000;
+    private const int BurstEvents = 200_000;
+    private const int MaxRounds = 4;
 
     [Fact]
     public async Task ABurstPastTheBrokersRetentionThenAKilledProcessorLoseNothingAndForgetNoIdleKey()
@@ -41,34 +42,40 @@ public sealed class BurstPastRetentionTests(Xunit.Abstractions.ITestOutputHelper
         await PostAsync(api, idle);
         await WaitForTotalsAsync(api, idle, logs);
 
-        // The burst, as fast as the API takes it: far more than the broker keeps of any partition.
-        var load = VerifiedLoad.Start(new LoadOptions
-        {
-            Api = new Uri(app.GetEndpoint("api", "http"), "/"),
-            ApiKey = PipelineAppFixture.ApiKey,
-            Rate = 0,
-            Count = BurstEvents,
-            Keys = BurstKeys,
-            BatchSize = 1_000,
-            Concurrency = 8,
-            DuplicateRatio = 0.01,
-            Verify = true,
-            SettleTimeout = TimeSpan.FromMinutes(3),
-            KeyPrefix = "burst-" + Guid.NewGuid().ToString("N")[..8],
-            Seed = 21,
-        });
-        var outcome = await load.Outcome;
-        output.WriteLine(load.Output);
-
-        Assert.True(outcome.ExitCode == LoadCommand.Success, load.Output + "\n" + logs);
-        Assert.Equal(BurstKeys, outcome.Verification!.KeysChecked);
-        Assert.Contains("503: ", load.Output); // the API held the burst back (backlog-full) ...
+        // The burst, as fast as the API takes it, in rounds until the broker has dropped the head of
+        // the events topic and of both changelogs: far more than it keeps of any partition.
         var bootstrapServers = await app.GetConnectionStringAsync("kafka");
-        var changelogs = StreamProcessorTopology.InternalTopics(StreamProcessorTopology.DefaultApplicationId);
-        foreach (var topic in changelogs.Prepend(Topics.Events))
+        string[] overflowing = [Topics.Events, .. StreamProcessorTopology.InternalTopics(StreamProcessorTopology.DefaultApplicationId)];
+        for (var round = 1; ; round++)
         {
-            // ... and the broker still dropped the head of the topics: the burst was past its retention.
-            Assert.True(LogStarts(bootstrapServers!, topic).Any(start => start > 0), $"{topic} kept everything: the burst was too small to test anything");
+            var load = VerifiedLoad.Start(new LoadOptions
+            {
+                Api = new Uri(app.GetEndpoint("api", "http"), "/"),
+                ApiKey = PipelineAppFixture.ApiKey,
+                Rate = 0,
+                Count = BurstEvents,
+                Keys = BurstKeys,
+                BatchSize = 1_000,
+                Concurrency = 8,
+                DuplicateRatio = 0.01,
+                Verify = true,
+                SettleTimeout = TimeSpan.FromMinutes(3),
+                KeyPrefix = $"burst{round}-" + Guid.NewGuid().ToString("N")[..8],
+                Seed = 20 + round,
+            });
+            var outcome = await load.Outcome;
+            output.WriteLine($"Round {round}:\n{load.Output}");
+
+            Assert.True(outcome.ExitCode == LoadCommand.Success, load.Output + "\n" + logs);
+            Assert.Equal(BurstKeys, outcome.Verification!.KeysChecked);
+            Assert.Contains("503: ", load.Output); // the API held the burst back (backlog-full)
+            var kept = overflowing.Where(topic => !LogStarts(bootstrapServers!, topic).Any(start => start > 0)).ToList();
+            if (kept.Count == 0)
+            {
+                break;
+            }
+
+            Assert.True(round < MaxRounds, $"after {round} rounds {string.Join(", ", kept)} still kept everything: the burst was too small to test anything");
         }
 
         await ServiceProcess.KillNineAsync(app, "stream-processor", "Pipeline.Stream");
