@@ -70,11 +70,20 @@ internal sealed partial class BacklogMonitor : BackgroundService
     public void Accepted(ProduceOutcome outcome)
     {
         var accepted = _acceptedSinceMeasured;
+        Span<long> counts = accepted.Length <= 256 ? stackalloc long[accepted.Length] : new long[accepted.Length];
         for (var i = 0; i < outcome.Events.Count; i++)
         {
-            if (outcome.IsAcknowledged(i) && outcome.Accepted(i).Partition is var partition && partition < accepted.Length)
+            if (outcome.IsAcknowledged(i) && outcome.PartitionOf(i) is var partition && partition < accepted.Length)
             {
-                Interlocked.Increment(ref accepted[partition]);
+                counts[partition]++;
+            }
+        }
+
+        for (var partition = 0; partition < counts.Length; partition++)
+        {
+            if (counts[partition] > 0)
+            {
+                Interlocked.Add(ref accepted[partition], counts[partition]);
             }
         }
     }

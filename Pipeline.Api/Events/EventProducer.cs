@@ -18,6 +18,8 @@ internal sealed class ProduceOutcome(IReadOnlyList<PipelineEvent> events, bool[]
 
     public bool IsAcknowledged(int index) => acknowledged[index];
 
+    public int PartitionOf(int index) => partitions[index];
+
     public EventAccepted Accepted(int index) => new(Events[index].Id, partitions[index], offsets[index]);
 
     public IReadOnlyList<NotAcknowledgedEvent> NotAcknowledged() =>
