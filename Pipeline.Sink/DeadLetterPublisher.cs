@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text;
 using Confluent.Kafka;
 using Microsoft.Extensions.Options;
 using Pipeline.ServiceDefaults.Contracts;
@@ -16,22 +14,9 @@ internal sealed class DeadLetterPublisher(RenewingKafkaProducer<byte[]?, byte[]?
 {
     public const string ServiceName = "pipeline-sink";
 
-    private const int MaxDetailLength = 1000;
-
     public async Task PublishAsync(ConsumeResult<byte[]?, byte[]?> source, string reason, string detail, CancellationToken cancellationToken)
     {
-        var headers = new Headers();
-        foreach (var header in source.Message.Headers ?? [])
-        {
-            headers.Add(header.Key, header.GetValueBytes());
-        }
-
-        headers.Add(DeadLetterHeaders.Reason, Encoding.UTF8.GetBytes(reason));
-        headers.Add(DeadLetterHeaders.Detail, Encoding.UTF8.GetBytes(detail.Length <= MaxDetailLength ? detail : detail[..MaxDetailLength]));
-        headers.Add(DeadLetterHeaders.Service, Encoding.UTF8.GetBytes(ServiceName));
-        headers.Add(DeadLetterHeaders.SourceTopic, Encoding.UTF8.GetBytes(source.Topic));
-        headers.Add(DeadLetterHeaders.SourcePartition, Encoding.UTF8.GetBytes(source.Partition.Value.ToString(CultureInfo.InvariantCulture)));
-        headers.Add(DeadLetterHeaders.SourceOffset, Encoding.UTF8.GetBytes(source.Offset.Value.ToString(CultureInfo.InvariantCulture)));
+        var headers = DeadLetterRecords.Headers(source.Message.Headers, source.TopicPartitionOffset, ServiceName, reason, detail);
 
         await producers.Current.ProduceTracedAsync(
             options.Value.DeadLetterTopic,

@@ -46,11 +46,7 @@ public static class KafkaTelemetry
         Message<TKey, TValue> message,
         CancellationToken cancellationToken = default)
     {
-        using var activity = ActivitySource.StartActivity($"send {topic}", ActivityKind.Producer);
-        activity?.SetTag("messaging.system", "kafka");
-        activity?.SetTag("messaging.operation.type", "send");
-        activity?.SetTag("messaging.operation.name", "send");
-        activity?.SetTag("messaging.destination.name", topic);
+        using var activity = ActivitySource.StartSendActivity(topic);
         activity?.SetTag("messaging.client.id", producer.Name);
 
         message.Headers ??= [];
@@ -100,18 +96,40 @@ public static class KafkaTelemetry
         };
         ConsumedMessages.Add(1, tags);
 
-        var parent = ExtractTraceContext(result.Message.Headers);
-        var activity = ActivitySource.StartActivity($"process {result.Topic}", ActivityKind.Consumer, parent);
+        return ActivitySource.StartProcessActivity(result.TopicPartitionOffset, result.Message.Headers, consumerGroup);
+    }
+
+    /// <summary>
+    /// Starts a <c>send {topic}</c> producer span on <paramref name="source"/> with the messaging
+    /// attributes, as a child of <paramref name="parent"/> (default: the current activity).
+    /// </summary>
+    public static Activity? StartSendActivity(this ActivitySource source, string topic, ActivityContext parent = default)
+    {
+        var activity = source.StartActivity($"send {topic}", ActivityKind.Producer, parent);
+        activity?.SetTag("messaging.system", "kafka");
+        activity?.SetTag("messaging.operation.type", "send");
+        activity?.SetTag("messaging.operation.name", "send");
+        activity?.SetTag("messaging.destination.name", topic);
+        return activity;
+    }
+
+    /// <summary>
+    /// Starts a <c>process {topic}</c> consumer span on <paramref name="source"/> for the record at
+    /// <paramref name="record"/>, as a child of the trace context in its <paramref name="headers"/>
+    /// (the producer's span), with the messaging attributes.
+    /// </summary>
+    public static Activity? StartProcessActivity(this ActivitySource source, TopicPartitionOffset record, Headers? headers, string consumerGroup)
+    {
+        var activity = source.StartActivity($"process {record.Topic}", ActivityKind.Consumer, ExtractTraceContext(headers));
         if (activity is not null)
         {
-            foreach (var tag in tags)
-            {
-                activity.SetTag(tag.Key, tag.Value);
-            }
-
+            activity.SetTag("messaging.system", "kafka");
             activity.SetTag("messaging.operation.type", "process");
-            activity.SetTag("messaging.destination.partition.id", result.Partition.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            activity.SetTag("messaging.kafka.offset", result.Offset.Value);
+            activity.SetTag("messaging.operation.name", "process");
+            activity.SetTag("messaging.destination.name", record.Topic);
+            activity.SetTag("messaging.consumer.group.name", consumerGroup);
+            activity.SetTag("messaging.destination.partition.id", record.Partition.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            activity.SetTag("messaging.kafka.offset", record.Offset.Value);
         }
 
         return activity;

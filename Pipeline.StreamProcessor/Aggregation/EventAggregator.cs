@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
-using System.Text;
 using Confluent.Kafka;
 using Pipeline.ServiceDefaults.Contracts;
 using Pipeline.ServiceDefaults.Kafka;
@@ -26,6 +24,10 @@ internal sealed record AggregatorBlueprint(
 /// <summary>
 /// The heart of the processor: one instance per task (partition of the events topic) turns
 /// events into aggregates, exactly once per event, and emits each update only once it is durable.
+/// It orders the parts that do the work: <see cref="KeyStates"/> (state per key),
+/// <see cref="EventIdRegistry"/> (dedupe), <see cref="StreamClock"/> and <see cref="WindowCloser"/>
+/// (windows), <see cref="UpdateEmitter"/> (durable before visible) and <see cref="StateCompleteness"/>
+/// (recovery).
 /// <para>
 /// Exactly once without transactions. Delivery is at-least-once: after a crash the task
 /// restores its stores from their changelogs and re-reads events from the last committed
@@ -53,27 +55,19 @@ internal sealed record AggregatorBlueprint(
 /// </summary>
 internal sealed class EventAggregator : ITransformer<SourceKey, byte[], byte[], ProcessorOutput>
 {
-    /// <summary>Holds at most this many clean key states in memory; beyond it they are read back from the store.</summary>
-    internal const int MaxCachedKeys = 100_000;
-
-    private const string KeyRecordPrefix = "k";
     private const string StreamTimeRecord = "mstream-time";
-    private const string ServiceName = "Pipeline.StreamProcessor";
+    private const string ServiceName = "pipeline-stream-processor";
 
     private readonly AggregatorBlueprint? _blueprint;
-    private readonly Dictionary<string, KeyState> _keys = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _dirty = new(StringComparer.Ordinal);
-    private readonly PriorityQueue<string, long> _closing = new();
-    private readonly PriorityQueue<string, long> _eventIdExpiry = new();
-    private readonly Dictionary<(string Key, long SizeMs, long StartMs), DurableUpdate> _durable = [];
 
     private ProcessorContext<byte[], ProcessorOutput> _context = null!;
     private AggregateStore _store = null!;
-    private IKeyValueStore<string, byte[]> _eventIds = null!;
     private TaskLifecycle _lifecycle = null!;
-    private long _streamTime = -1;
-    private bool _streamTimeChanged;
-    private long _clock = long.MinValue;
+    private KeyStates _keys = null!;
+    private EventIdRegistry _eventIds = null!;
+    private StreamClock _clock = null!;
+    private WindowCloser _windows = null!;
+    private UpdateEmitter _updates = null!;
     private bool _recovered;
 
     /// <summary>Only for Streamiz's builder, which wants a parameterless constructor; tasks get the other one.</summary>
@@ -91,16 +85,17 @@ internal sealed class EventAggregator : ITransformer<SourceKey, byte[], byte[], 
 
     private AggregationSettings Settings => Blueprint.Settings;
     private StreamProcessorMetrics Metrics => Blueprint.Metrics;
-    private long GraceMs => (long)Settings.Grace.TotalMilliseconds;
-    private long DedupeMs => (long)Settings.DedupeWindow.TotalMilliseconds;
-    private bool Dedupes => DedupeMs > 0;
 
     public void Init(ProcessorContext<byte[], ProcessorOutput> context)
     {
         _context = context;
         _store = (AggregateStore)context.GetStateStore(StreamProcessorTopology.AggregatesStore);
-        _eventIds = (IKeyValueStore<string, byte[]>)context.GetStateStore(StreamProcessorTopology.EventIdsStore);
         _lifecycle = TaskLifecycle.Of(context);
+        _keys = new KeyStates(_store);
+        _eventIds = new EventIdRegistry((IKeyValueStore<string, byte[]>)context.GetStateStore(StreamProcessorTopology.EventIdsStore), Settings.DedupeWindow);
+        _clock = new StreamClock(Settings.MaxEventLead);
+        _windows = new WindowCloser(Settings.Grace);
+        _updates = new UpdateEmitter(context, Metrics);
         _store.OnFlush(ThreadCommit.WriteAll);
         ThreadCommit.Join(this);
         context.Schedule(Settings.PunctuationInterval, PunctuationType.PROCESSING_TIME, Punctuate);
@@ -112,15 +107,7 @@ internal sealed class EventAggregator : ITransformer<SourceKey, byte[], byte[], 
         Recover();
         Metrics.RecordsProcessed.Add(1);
         var source = record.TopicPartitionOffset;
-        var parent = KafkaTelemetry.ExtractTraceContext(record.Headers);
-        using var activity = StreamProcessorTelemetry.ActivitySource.StartActivity($"process {source.Topic}", ActivityKind.Consumer, parent);
-        activity?.SetTag("messaging.system", "kafka");
-        activity?.SetTag("messaging.operation.type", "process");
-        activity?.SetTag("messaging.operation.name", "process");
-        activity?.SetTag("messaging.destination.name", source.Topic);
-        activity?.SetTag("messaging.consumer.group.name", _context.ApplicationId);
-        activity?.SetTag("messaging.destination.partition.id", source.Partition.Value.ToString(CultureInfo.InvariantCulture));
-        activity?.SetTag("messaging.kafka.offset", source.Offset.Value);
+        using var activity = StreamProcessorTelemetry.ActivitySource.StartProcessActivity(source, record.Headers, _context.ApplicationId);
 
         if (!EventReader.TryRead(record.Key.Bytes, record.Value, out var accepted, out var rejection))
         {
@@ -129,51 +116,29 @@ internal sealed class EventAggregator : ITransformer<SourceKey, byte[], byte[], 
             return null;
         }
 
-        var now = WallClock();
+        var now = _context.WallClockTime;
         Metrics.ProcessingLag.Record(Math.Max(0, now - accepted.TimestampMs) / 1000.0);
-        AdvanceStreamTime(Math.Min(accepted.TimestampMs, now + (long)Settings.MaxEventLead.TotalMilliseconds));
+        _clock.Advance(accepted.TimestampMs, now);
         var offset = source.Offset.Value;
-        var state = Load(accepted.Key);
-        var eventIdKey = EventIdKey(accepted.Key, accepted.Id);
+        var state = _keys.Load(accepted.Key);
 
         if (offset <= state.LastAppliedOffset)
         {
-            // Read again after a restart; its effect is already in the key's record. Its id may
-            // not have reached the id store before the crash, so make sure it is remembered.
-            if (Dedupes && _eventIds.Get(eventIdKey) is null)
-            {
-                RememberEventId(eventIdKey, offset);
-            }
-
+            // Read again after a restart; its effect is already in the key's record.
+            _eventIds.EnsureRemembered(accepted.Key, accepted.Id, offset, _clock.StreamTime);
             Metrics.ReplayedEvents.Add(1);
             activity?.SetTag("pipeline.outcome", "replayed");
             return null;
         }
 
-        if (Dedupes)
+        if (_eventIds.IsDuplicate(accepted.Key, accepted.Id, offset, _clock.StreamTime))
         {
-            var seen = _eventIds.Get(eventIdKey);
-            var expired = false;
-            if (seen is not null)
-            {
-                var (firstOffset, firstSeenMs) = StateCodec.ReadEventId(seen);
-                expired = _streamTime > firstSeenMs + DedupeMs;
-                if (firstOffset != offset && !expired)
-                {
-                    Metrics.DuplicateEvents.Add(1);
-                    activity?.SetTag("pipeline.outcome", "duplicate");
-                    return null;
-                }
-            }
-
-            // A sighting at this very offset is our own attempt from before a crash: apply it.
-            if (seen is null || expired)
-            {
-                RememberEventId(eventIdKey, offset);
-            }
+            Metrics.DuplicateEvents.Add(1);
+            activity?.SetTag("pipeline.outcome", "duplicate");
+            return null;
         }
 
-        Apply(accepted, offset, state, now, activity?.Context ?? parent);
+        Apply(accepted, offset, state, now, activity?.Context ?? KafkaTelemetry.ExtractTraceContext(record.Headers));
         activity?.SetTag("pipeline.outcome", "counted");
         return null;
     }
@@ -186,12 +151,12 @@ internal sealed class EventAggregator : ITransformer<SourceKey, byte[], byte[], 
 
     private void Apply(AcceptedEvent accepted, long offset, KeyState state, long now, ActivityContext trace)
     {
-        var closeClock = CloseClock(now);
+        var closeClock = _clock.CloseClock(now);
         foreach (var size in Settings.Windows)
         {
             var start = size.StartOf(accepted.TimestampMs);
             var end = start + size.Milliseconds;
-            if (end <= state.ClosedThroughFor(size.Milliseconds) || end + GraceMs <= closeClock)
+            if (_windows.IsClosed(state, size.Milliseconds, end, closeClock))
             {
                 Metrics.LateEvents.Add(1, new KeyValuePair<string, object?>("pipeline.window.size", size.Name));
                 continue;
@@ -201,13 +166,13 @@ internal sealed class EventAggregator : ITransformer<SourceKey, byte[], byte[], 
             window.Add(accepted.Value, offset, now, trace, accepted.TimestampMs);
             if (created)
             {
-                _closing.Enqueue(accepted.Key, end + GraceMs);
+                _windows.Opened(accepted.Key, end);
             }
         }
 
         state.AllTime().Add(accepted.Value, offset, now, trace, accepted.TimestampMs);
         state.LastAppliedOffset = offset;
-        _dirty.Add(accepted.Key);
+        _keys.Changed(accepted.Key);
     }
 
     private void Punctuate(long timestamp)
@@ -222,145 +187,26 @@ internal sealed class EventAggregator : ITransformer<SourceKey, byte[], byte[], 
             Recover();
         }
 
-        var now = WallClock();
-        EmitDurableUpdates();
-        CloseDueWindows(now);
-        ForgetExpiredEventIds();
-        TrimCache();
-    }
-
-    /// <summary>Sends what the last flush made durable, and notes in each key that it was sent.</summary>
-    private void EmitDurableUpdates()
-    {
-        if (_durable.Count == 0)
-        {
-            return;
-        }
-
-        foreach (var ((key, sizeMs, startMs), update) in _durable)
-        {
-            Emit(update);
-            var state = Load(key);
-            var aggregate = state.Aggregates.Find(a => a.SizeMs == sizeMs && a.StartMs == startMs);
-            if (aggregate is null)
-            {
-                continue;
-            }
-
-            aggregate.EmittedVersion = Math.Max(aggregate.EmittedVersion, update.Record.Version);
-            if (aggregate.Final && aggregate.EmittedVersion >= aggregate.Version)
-            {
-                // Its final record is out; the key's closed-through mark keeps the window shut.
-                state.Aggregates.Remove(aggregate);
-            }
-
-            // Written with the key's next change or the next commit; if lost, the update is sent again.
-            _dirty.Add(key);
-        }
-
-        _durable.Clear();
-    }
-
-    private void Emit(DurableUpdate update)
-    {
-        var record = update.Record;
-        using var activity = StreamProcessorTelemetry.ActivitySource.StartActivity($"send {Topics.Aggregates}", ActivityKind.Producer, update.LastEvent);
-        activity?.SetTag("messaging.system", "kafka");
-        activity?.SetTag("messaging.operation.type", "send");
-        activity?.SetTag("messaging.operation.name", "send");
-        activity?.SetTag("messaging.destination.name", Topics.Aggregates);
-        activity?.SetTag("pipeline.aggregate.version", record.Version);
-
-        var headers = new Headers();
-        KafkaTelemetry.InjectTraceContext(activity?.Context ?? update.LastEvent, headers);
-        if (!record.Final && update.EventTimestampMs is { } eventTime)
-        {
-            // A final record is caused by its window closing, not by an event: no freshness to measure.
-            headers.Add(AggregateHeaders.EventTime, Encoding.UTF8.GetBytes(eventTime.ToString(CultureInfo.InvariantCulture)));
-        }
-
-        _context.SetHeaders(headers);
-        _context.ChangeTimestamp(record.UpdatedAt.ToUnixTimeMilliseconds());
-        _context.Forward(PipelineJson.Serialize(record.Id), new ProcessorOutput(Topics.Aggregates, PipelineJson.Serialize(record)));
-        Metrics.AggregatesEmitted.Add(1, new KeyValuePair<string, object?>("final", record.Final));
-    }
-
-    private void CloseDueWindows(long now)
-    {
-        var closeClock = CloseClock(now);
-        var closedAny = false;
-        while (_closing.TryPeek(out var key, out var dueAt) && dueAt <= closeClock)
-        {
-            _closing.Dequeue();
-            var state = Load(key);
-            foreach (var aggregate in state.Aggregates)
-            {
-                if (!aggregate.IsAllTime && !aggregate.Final && aggregate.EndMs + GraceMs <= closeClock)
-                {
-                    aggregate.Close(now);
-                    state.MarkClosed(aggregate);
-                    _dirty.Add(key);
-                    closedAny = true;
-                }
-            }
-        }
-
-        if (closedAny)
+        var now = _context.WallClockTime;
+        _updates.SendCaptured(_keys);
+        if (_windows.CloseDue(_keys, _clock.CloseClock(now), now))
         {
             // No record may come to make the task commit; finals must not wait for one.
             _context.Commit();
         }
-    }
 
-    private void ForgetExpiredEventIds()
-    {
-        while (_eventIdExpiry.TryPeek(out var eventIdKey, out var expiresAt) && expiresAt < _streamTime)
-        {
-            _eventIdExpiry.Dequeue();
-            // The id may have been seen again since (an expired one is remembered anew): check.
-            var seen = _eventIds.Get(eventIdKey);
-            if (seen is not null && StateCodec.ReadEventId(seen).TimestampMs + DedupeMs < _streamTime)
-            {
-                _eventIds.Delete(eventIdKey);
-            }
-        }
-    }
-
-    private void TrimCache()
-    {
-        if (_keys.Count <= MaxCachedKeys)
-        {
-            return;
-        }
-
-        foreach (var key in _keys.Keys.Where(key => !_dirty.Contains(key)).ToList())
-        {
-            _keys.Remove(key);
-        }
+        _eventIds.ForgetExpired(_clock.StreamTime);
+        _keys.TrimCache();
     }
 
     /// <summary>Called (through <see cref="ThreadCommit"/>) at the start of a flush, just before a commit.</summary>
     internal void WriteChanges()
     {
-        foreach (var key in _dirty)
+        _keys.WriteChanged(_updates.Capture);
+        if (_clock.Changed)
         {
-            var state = _keys[key];
-            _store.Records.Put(KeyRecordPrefix + key, StateCodec.Write(state));
-            foreach (var aggregate in state.Aggregates)
-            {
-                if (aggregate.Version > aggregate.CapturedVersion)
-                {
-                    aggregate.CapturedVersion = aggregate.Version;
-                    _durable[(key, aggregate.SizeMs, aggregate.StartMs)] = DurableUpdate.Of(key, aggregate);
-                }
-            }
-        }
-
-        _dirty.Clear();
-        if (_streamTimeChanged)
-        {
-            _store.Records.Put(StreamTimeRecord, StateCodec.WriteLong(_streamTime));
-            _streamTimeChanged = false;
+            _store.Records.Put(StreamTimeRecord, StateCodec.WriteLong(_clock.StreamTime));
+            _clock.Written();
         }
     }
 
@@ -380,61 +226,43 @@ internal sealed class EventAggregator : ITransformer<SourceKey, byte[], byte[], 
 
         if (_store.Records.Get(StreamTimeRecord) is { } streamTime)
         {
-            _streamTime = Math.Max(_streamTime, StateCodec.ReadLong(streamTime));
+            _clock.Restore(StateCodec.ReadLong(streamTime));
         }
 
         var keyCount = 0;
-        foreach (var (recordKey, bytes) in _store.Records.All())
+        foreach (var (key, state) in _keys.Stored())
         {
-            if (!recordKey.StartsWith(KeyRecordPrefix, StringComparison.Ordinal) || bytes is null)
-            {
-                continue;
-            }
-
             keyCount++;
-            var key = recordKey[KeyRecordPrefix.Length..];
-            var state = StateCodec.ReadKeyState(bytes);
             var unsettled = false;
             foreach (var aggregate in state.Aggregates.ToList())
             {
                 if (aggregate.Version > aggregate.EmittedVersion)
                 {
-                    _durable[(key, aggregate.SizeMs, aggregate.StartMs)] = DurableUpdate.Of(key, aggregate);
+                    _updates.Capture(key, aggregate);
                     unsettled = true;
                 }
                 else if (aggregate.Final)
                 {
                     state.Aggregates.Remove(aggregate);
-                    _dirty.Add(key);
+                    _keys.Keep(key, state);
+                    _keys.Changed(key);
                     unsettled = true;
                 }
 
                 if (!aggregate.IsAllTime && !aggregate.Final)
                 {
-                    _closing.Enqueue(key, aggregate.EndMs + GraceMs);
+                    _windows.Opened(key, aggregate.EndMs);
                     unsettled = true;
                 }
             }
 
             if (unsettled)
             {
-                _keys.TryAdd(key, state);
+                _keys.Keep(key, state);
             }
         }
 
-        var eventIdCount = 0;
-        foreach (var (eventIdKey, bytes) in _eventIds.All())
-        {
-            if (bytes is not null)
-            {
-                eventIdCount++;
-                if (Dedupes)
-                {
-                    _eventIdExpiry.Enqueue(eventIdKey, StateCodec.ReadEventId(bytes).TimestampMs + DedupeMs);
-                }
-            }
-        }
-
+        var eventIdCount = _eventIds.Recover();
         if (Blueprint.ChangelogWatermarks is { } watermarks)
         {
             StateCompleteness.Verify(
@@ -445,103 +273,15 @@ internal sealed class EventAggregator : ITransformer<SourceKey, byte[], byte[], 
 
         // Only now: a task whose state was refused above must never get past this point.
         _recovered = true;
-        Log.Recovered(Blueprint.Logger, _context.Id.ToString(), keyCount, _closing.Count, _durable.Count, _eventIdExpiry.Count);
-    }
-
-    private KeyState Load(string key)
-    {
-        if (!_keys.TryGetValue(key, out var state))
-        {
-            var bytes = _store.Records.Get(KeyRecordPrefix + key);
-            state = bytes is null ? new KeyState() : StateCodec.ReadKeyState(bytes);
-            _keys[key] = state;
-        }
-
-        return state;
-    }
-
-    // An id is remembered from the stream time at which it was first seen, not from its own
-    // timestamp: a late event (stamped hours ago) retried by its client a second later must
-    // still be recognised, or it would be counted twice in its all-time totals.
-    private void RememberEventId(string eventIdKey, long offset)
-    {
-        _eventIds.Put(eventIdKey, StateCodec.WriteEventId(offset, _streamTime));
-        _eventIdExpiry.Enqueue(eventIdKey, _streamTime + DedupeMs);
-    }
-
-    private void AdvanceStreamTime(long timestampMs)
-    {
-        if (timestampMs > _streamTime)
-        {
-            _streamTime = timestampMs;
-            _streamTimeChanged = true;
-        }
-    }
-
-    private long WallClock() => _context.WallClockTime;
-
-    /// <summary>The time windows close by: stream time or wall clock, whichever is ahead, never going back.</summary>
-    private long CloseClock(long now)
-    {
-        _clock = Math.Max(_clock, Math.Max(now, _streamTime));
-        return _clock;
+        Log.Recovered(Blueprint.Logger, _context.Id.ToString(), keyCount, _windows.Waiting, _updates.Pending, _eventIds.Remembered);
     }
 
     private void DeadLetter(Record<SourceKey, byte[]> record, Rejection rejection)
     {
         var source = record.TopicPartitionOffset;
-        var headers = new Headers();
-        if (record.Headers is not null)
-        {
-            foreach (var header in record.Headers)
-            {
-                headers.Add(header.Key, header.GetValueBytes());
-            }
-        }
-
-        AddText(headers, DeadLetterHeaders.Reason, rejection.Reason);
-        AddText(headers, DeadLetterHeaders.Detail, rejection.Detail);
-        AddText(headers, DeadLetterHeaders.Service, ServiceName);
-        AddText(headers, DeadLetterHeaders.SourceTopic, source.Topic);
-        AddText(headers, DeadLetterHeaders.SourcePartition, source.Partition.Value.ToString(CultureInfo.InvariantCulture));
-        AddText(headers, DeadLetterHeaders.SourceOffset, source.Offset.Value.ToString(CultureInfo.InvariantCulture));
-        _context.SetHeaders(headers);
+        _context.SetHeaders(DeadLetterRecords.Headers(record.Headers, source, ServiceName, rejection.Reason, rejection.Detail));
         _context.Forward(record.Key.Bytes!, new ProcessorOutput(Topics.DeadLetter, record.Value));
         Metrics.DeadLettered.Add(1, new KeyValuePair<string, object?>("dead_letter.reason", rejection.Reason));
         Log.DeadLettered(Blueprint.Logger, source.Topic, source.Partition.Value, source.Offset.Value, rejection.Reason, rejection.Detail);
-    }
-
-    private static void AddText(Headers headers, string key, string value) => headers.Add(key, Encoding.UTF8.GetBytes(value));
-
-    /// <summary>The id store's key: the event key's length first, so no two (key, id) pairs collide.</summary>
-    private static string EventIdKey(string key, string id) =>
-        string.Create(CultureInfo.InvariantCulture, $"{key.Length}:{key}{id}");
-
-    /// <summary>An aggregate as it was when a flush wrote it, waiting for the next punctuation to be sent.</summary>
-    private sealed record DurableUpdate(AggregateRecord Record, ActivityContext LastEvent, long? EventTimestampMs)
-    {
-        public static DurableUpdate Of(string key, AggregateState aggregate)
-        {
-            var windowStart = aggregate.IsAllTime ? WindowNames.AllTimeStart : DateTimeOffset.FromUnixTimeMilliseconds(aggregate.StartMs);
-            DateTimeOffset? windowEnd = aggregate.IsAllTime ? null : DateTimeOffset.FromUnixTimeMilliseconds(aggregate.EndMs);
-            var window = aggregate.IsAllTime ? WindowNames.AllTime : Durations.Format(TimeSpan.FromMilliseconds(aggregate.SizeMs));
-            var total = aggregate.Total;
-            return new DurableUpdate(
-                new AggregateRecord(
-                    key,
-                    window,
-                    windowStart,
-                    windowEnd,
-                    aggregate.Count,
-                    total,
-                    aggregate.Min,
-                    aggregate.Max,
-                    total / aggregate.Count,
-                    aggregate.Final,
-                    aggregate.Version,
-                    DateTimeOffset.FromUnixTimeMilliseconds(aggregate.UpdatedAtMs)),
-                aggregate.LastEvent,
-                aggregate.LastEventTimestampMs);
-        }
     }
 }

@@ -110,7 +110,7 @@ public sealed class DedupeAndDeadLetterTests
         var headers = deadLetter.Message.Headers;
         Assert.Equal(reason, Text(headers, DeadLetterHeaders.Reason));
         Assert.False(string.IsNullOrWhiteSpace(Text(headers, DeadLetterHeaders.Detail)));
-        Assert.Equal("Pipeline.StreamProcessor", Text(headers, DeadLetterHeaders.Service));
+        Assert.Equal("pipeline-stream-processor", Text(headers, DeadLetterHeaders.Service));
         Assert.Equal(Topics.Events, Text(headers, DeadLetterHeaders.SourceTopic));
         Assert.Equal("0", Text(headers, DeadLetterHeaders.SourcePartition));
         Assert.Equal("0", Text(headers, DeadLetterHeaders.SourceOffset));
