@@ -51,7 +51,8 @@ public static class PipelineInfrastructureExtensions
     /// </summary>
     public static PipelineInfrastructure AddPipelineInfrastructure(this IDistributedApplicationBuilder builder)
     {
-        var choice = InfrastructureChoice.Resolve(builder.Configuration[InfrastructureChoice.SettingKey], InfrastructureChoice.ProbeContainerRuntime);
+        var choice = InfrastructureChoice.Resolve(builder.Configuration[InfrastructureChoice.SettingKey], InfrastructureChoice.ProbeContainerRuntime,
+            runtime => InfrastructureChoice.ImagesNotPresent(runtime, ContainerImages.From(builder.Configuration).All.Select(image => image.ToString())));
         var partitions = builder.Configuration.GetValue(PipelineInfrastructure.PartitionsKey, PipelineInfrastructure.DefaultPartitions);
         if (partitions < 1)
         {
@@ -68,21 +69,8 @@ public static class PipelineInfrastructureExtensions
         });
 
         return choice.Mode == InfrastructureMode.Containers
-            ? AddContainers(builder, choice, partitions, applicationId)
+            ? ContainerInfrastructure.Add(builder, choice, partitions, applicationId)
             : AddLocal(builder, choice, partitions, applicationId);
-    }
-
-    private static PipelineInfrastructure AddContainers(IDistributedApplicationBuilder builder, InfrastructureChoice choice, int partitions, string applicationId)
-    {
-        // A real broker creates Streamiz's internal topics on request; only the pipeline's own are made here.
-        var kafka = builder.AddKafkaContainer("kafka", "pipeline-kafka-data", partitions, Topics.All);
-        builder.AddKafkaUi("kafka-ui", kafka);
-
-        var database = builder.AddPostgres("postgres")
-            .WithDataVolume("pipeline-postgres-data")
-            .AddDatabase("pipelinedb");
-
-        return new(choice, AsConnectionString(builder, kafka), AsConnectionString(builder, database), applicationId);
     }
 
     private static PipelineInfrastructure AddLocal(IDistributedApplicationBuilder builder, InfrastructureChoice choice, int partitions, string applicationId)
