@@ -16,6 +16,9 @@ public enum InfrastructureMode
 
     /// <summary>The in-memory local Kafka broker and the host's own PostgreSQL binaries; nothing is kept.</summary>
     Local,
+
+    /// <summary>An existing Kafka cluster and PostgreSQL, from the connection strings <c>kafka</c> and <c>pipelinedb</c>; nothing is provisioned.</summary>
+    External,
 }
 
 /// <summary>The mode in force and why it was chosen, for the AppHost's log.</summary>
@@ -35,7 +38,7 @@ public sealed record InfrastructureChoice(InfrastructureMode Mode, string Reason
             || !Enum.IsDefined(requested))
         {
             throw new InvalidOperationException(
-                $"{SettingKey} is '{setting}'; use one of: auto, containers, local.");
+                $"{SettingKey} is '{setting}'; use one of: auto, containers, local, external.");
         }
 
         if (requested != InfrastructureMode.Auto)

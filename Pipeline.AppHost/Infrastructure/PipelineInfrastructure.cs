@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Pipeline.AppHost.Containers;
+using Pipeline.AppHost.External;
 using Pipeline.AppHost.Kafka;
 using Pipeline.AppHost.Postgres;
 using Pipeline.ServiceDefaults.Contracts;
@@ -27,6 +28,11 @@ public sealed record PipelineInfrastructure(
     public IResourceBuilder<ProjectResource> ConnectToKafka(IResourceBuilder<ProjectResource> service)
     {
         service.WithReference(Kafka).WaitFor(Kafka);
+        if (Choice.Mode == InfrastructureMode.External)
+        {
+            ExternalInfrastructure.ForwardSecurity(service);
+        }
+
         if (Choice.Mode == InfrastructureMode.Local)
         {
             service.WithEnvironment("Kafka__Consumer__fetch.wait.max.ms", "10");
@@ -68,9 +74,12 @@ public static class PipelineInfrastructureExtensions
             return Task.CompletedTask;
         });
 
-        return choice.Mode == InfrastructureMode.Containers
-            ? ContainerInfrastructure.Add(builder, choice, partitions, applicationId)
-            : AddLocal(builder, choice, partitions, applicationId);
+        return choice.Mode switch
+        {
+            InfrastructureMode.Containers => ContainerInfrastructure.Add(builder, choice, partitions, applicationId),
+            InfrastructureMode.External => ExternalInfrastructure.Add(builder, choice, partitions, applicationId),
+            _ => AddLocal(builder, choice, partitions, applicationId),
+        };
     }
 
     private static PipelineInfrastructure AddLocal(IDistributedApplicationBuilder builder, InfrastructureChoice choice, int partitions, string applicationId)

@@ -12,9 +12,11 @@ namespace Pipeline.StreamProcessor.Hosting;
 internal static class StreamConfiguration
 {
     /// <summary>The processor's Streamiz application: its topology, configuration and Kafka clients.</summary>
-    public static KafkaStream CreateStream(AggregatorBlueprint blueprint, StreamProcessorOptions options, string bootstrapServers, ILoggerFactory? loggerFactory)
+    public static KafkaStream CreateStream(AggregatorBlueprint blueprint, StreamProcessorOptions options, string bootstrapServers, ILoggerFactory? loggerFactory,
+        IReadOnlyDictionary<string, string>? security = null)
     {
         var config = Create(options, bootstrapServers, loggerFactory);
+        StreamSecurity.Apply(config, security);
         return new KafkaStream(AggregationTopology.Build(blueprint, options.StateStore), config, new SteadyPollingKafkaSupplier(config, blueprint.Metrics.ConsumerLag));
     }
 

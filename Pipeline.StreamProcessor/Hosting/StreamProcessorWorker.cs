@@ -39,7 +39,8 @@ internal sealed class StreamProcessorWorker(
 
             Log.Starting(logger, settings.ApplicationId, bootstrapServers, settings.Threads, settings.Guarantee.ToString(), settings.StateStore.ToString());
             var stopped = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-            var stream = StreamConfiguration.CreateStream(blueprint, settings, bootstrapServers, loggerFactory);
+            var stream = StreamConfiguration.CreateStream(blueprint, settings, bootstrapServers, loggerFactory,
+                KafkaClientSecurity.Read(configuration));
             stream.StateChanged += (oldState, newState) =>
             {
                 status.Set(newState.ToString());

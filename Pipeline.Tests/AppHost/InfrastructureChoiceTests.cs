@@ -49,6 +49,7 @@ public sealed class InfrastructureChoiceTests
     [Theory]
     [InlineData("local", InfrastructureMode.Local)]
     [InlineData("Containers", InfrastructureMode.Containers)]
+    [InlineData("external", InfrastructureMode.External)]
     public void AnExplicitModeIsTakenWithoutProbing(string setting, InfrastructureMode expected)
     {
         var choice = InfrastructureChoice.Resolve(setting, () => throw new InvalidOperationException("must not probe"));
@@ -63,6 +64,6 @@ public sealed class InfrastructureChoiceTests
     {
         var failure = Assert.Throws<InvalidOperationException>(() => InfrastructureChoice.Resolve(setting, () => null));
 
-        Assert.Contains("auto, containers, local", failure.Message);
+        Assert.Contains("auto, containers, local, external", failure.Message);
     }
 }
