@@ -14,9 +14,8 @@ internal static class ContainerInfrastructure
         var kafka = builder.AddKafkaContainer("kafka", images.Kafka, partitions, Topics.All);
         builder.AddKafkaUi("kafka-ui", images.KafkaUi, kafka);
 
-        // The data volume is named after the app and the resource (upstream's default), so two
-        // clones of the app on one machine do not share a database.
-        var postgres = builder.AddPostgres("postgres").WithDataVolume();
+        var postgres = builder.AddPostgres("postgres");
+        postgres.WithDataVolume(DataVolumeName(postgres));
         if (images.Postgres != ContainerImages.DefaultPostgres)
         {
             postgres.WithImage(images.Postgres.Repository, images.Postgres.Tag).WithImageRegistry(images.Postgres.Registry);
@@ -26,6 +25,16 @@ internal static class ContainerInfrastructure
 
         return new(choice, AsConnectionString(builder, kafka), AsConnectionString(builder, database), applicationId);
     }
+
+    /// <summary>
+    /// The data volume of a resource. Run: named after the app and the resource, as upstream's
+    /// <c>WithDataVolume()</c> names it, so two clones of the app on one machine never share data.
+    /// Published: <c>{resource}-data</c>, the same whichever machine publishes (a deployment
+    /// target holds one app).
+    /// </summary>
+    public static string DataVolumeName<T>(IResourceBuilder<T> resource)
+        where T : IResource =>
+        resource.ApplicationBuilder.ExecutionContext.IsPublishMode ? $"{resource.Resource.Name}-data" : VolumeNameGenerator.Generate(resource, "data");
 
     private static IResourceBuilder<IResourceWithConnectionString> AsConnectionString<T>(IDistributedApplicationBuilder builder, IResourceBuilder<T> resource)
         where T : IResourceWithConnectionString =>

@@ -8,8 +8,8 @@ namespace Pipeline.AppHost.Containers;
 public static class KafkaContainerBuilderExtensions
 {
     /// <summary>
-    /// Adds a Kafka container whose data lives in a volume named after the app and the resource
-    /// (as upstream's <c>WithDataVolume()</c>: two clones of the app never share it), with a
+    /// Adds a Kafka container whose data lives in its own volume
+    /// (<see cref="ContainerInfrastructure.DataVolumeName"/>), with a
     /// health check that requires every topic in <paramref name="topics"/>; the topics are
     /// created through the Admin API once the broker answers.
     /// </summary>
@@ -39,7 +39,7 @@ public static class KafkaContainerBuilderExtensions
             .WithEnvironment(context => KafkaListeners.Configure(context, kafka))
             .WithEnvironment("KAFKA_LOG_DIRS", KafkaListeners.DataDirectory)
             .WithHealthCheck(healthCheckKey);
-        return resource.WithVolume(VolumeNameGenerator.Generate(resource, "data"), KafkaListeners.DataDirectory);
+        return resource.WithVolume(ContainerInfrastructure.DataVolumeName(resource), KafkaListeners.DataDirectory);
     }
 
     /// <summary>Adds Kafka UI (kafbat) on its own container, wired to <paramref name="kafka"/> through the internal listener.</summary>

@@ -32,13 +32,28 @@ public sealed record InfrastructureChoice(InfrastructureMode Mode, string Reason
     /// whether it answers and (through <paramref name="missingImages"/>) which of the mode's images
     /// it does not hold yet.
     /// </summary>
-    public static InfrastructureChoice Resolve(string? setting, Func<string?> probeContainerRuntime, Func<string, IReadOnlyList<string>>? missingImages = null)
+    public static InfrastructureChoice Resolve(string? setting, Func<string?> probeContainerRuntime, Func<string, IReadOnlyList<string>>? missingImages = null,
+        bool isPublishMode = false)
     {
         if (!Enum.TryParse<InfrastructureMode>(setting ?? nameof(InfrastructureMode.Auto), ignoreCase: true, out var requested)
             || !Enum.IsDefined(requested))
         {
             throw new InvalidOperationException(
                 $"{SettingKey} is '{setting}'; use one of: auto, containers, local, external.");
+        }
+
+        // What is published must not depend on the machine that publishes it: nothing is probed.
+        if (isPublishMode)
+        {
+            return requested switch
+            {
+                InfrastructureMode.Auto => new(InfrastructureMode.External,
+                    "publishing: the deployment is wired to an existing Kafka and PostgreSQL through the connection strings kafka and pipelinedb"),
+                InfrastructureMode.Local => throw new InvalidOperationException(
+                    $"{SettingKey}=local cannot be published: its broker lives inside the AppHost process and its database in a temporary directory. " +
+                    "Publish with external (the default when publishing) or containers."),
+                _ => new(requested, $"{SettingKey}={requested.ToString().ToLowerInvariant()} was set"),
+            };
         }
 
         if (requested != InfrastructureMode.Auto)

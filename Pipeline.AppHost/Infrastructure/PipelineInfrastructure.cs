@@ -58,7 +58,8 @@ public static class PipelineInfrastructureExtensions
     public static PipelineInfrastructure AddPipelineInfrastructure(this IDistributedApplicationBuilder builder)
     {
         var choice = InfrastructureChoice.Resolve(builder.Configuration[InfrastructureChoice.SettingKey], InfrastructureChoice.ProbeContainerRuntime,
-            runtime => InfrastructureChoice.ImagesNotPresent(runtime, ContainerImages.From(builder.Configuration).All.Select(image => image.ToString())));
+            runtime => InfrastructureChoice.ImagesNotPresent(runtime, ContainerImages.From(builder.Configuration).All.Select(image => image.ToString())),
+            builder.ExecutionContext.IsPublishMode);
         var partitions = builder.Configuration.GetValue(PipelineInfrastructure.PartitionsKey, PipelineInfrastructure.DefaultPartitions);
         if (partitions < 1)
         {
