@@ -118,7 +118,7 @@ public sealed class PublishedManifestTests(PublishedManifestTests.Manifests mani
 
         public Task DisposeAsync() => Task.CompletedTask;
 
-        private static async Task<JsonNode> PublishAsync(string[] settings, params (string, string)[] environment)
+        internal static async Task<JsonNode> PublishAsync(string[] settings, params (string, string)[] environment)
         {
             var (exitCode, output, path) = await RunPublisherAsync(settings, environment);
             Assert.True(exitCode == 0, $"Publishing failed ({exitCode}):\n{output}");
