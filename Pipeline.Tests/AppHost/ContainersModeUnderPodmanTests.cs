@@ -113,9 +113,13 @@ public sealed class ContainersModeUnderPodmanTests(ContainersModeUnderPodmanTest
     public sealed class ContainersApp : IAsyncLifetime
     {
         private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(3);
+        private static readonly string TestAppHostSha = Convert.ToHexString(
+            System.Security.Cryptography.SHA256.HashData("pipeline containers-mode test"u8));
+
+        // Upstream's volume naming: {application}-{AppHost:Sha256[..10]}-{resource}-{suffix}.
+        private static readonly string VolumePrefix = $"pipeline.apphost-{TestAppHostSha[..10].ToLowerInvariant()}-";
         private DistributedApplication? _app;
         private readonly CancellationTokenSource _stopping = new();
-        private HashSet<string> _volumesBefore = [];
         private Task? _starting;
 
         public DistributedApplication App => _app ?? throw new InvalidOperationException("Not started: " + Podman.WhyUnusable);
@@ -144,11 +148,19 @@ public sealed class ContainersModeUnderPodmanTests(ContainersModeUnderPodmanTest
                 Assert.True(Podman.ImageExists(image), $"podman has no image {image}: run .ci/test-images to build it.");
             }
 
-            _volumesBefore = Volumes();
+            // The test's own volumes, apart from a developer's containers-mode runs of this clone, and fresh:
+            // a volume left by an interrupted run would hold another password.
+            foreach (var volume in Volumes().Where(v => v.StartsWith(VolumePrefix, StringComparison.Ordinal)))
+            {
+                Podman.Run(["volume", "rm", "--force", volume], TimeSpan.FromSeconds(30));
+            }
+
             using var cancellation = new CancellationTokenSource(StartTimeout);
             var appHost = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Pipeline_AppHost>(
             [
                 "--Pipeline:Infrastructure=containers",
+                // Names this run's volumes apart from those of a developer's runs (Aspire's hook for tests).
+                $"--AppHostSha={TestAppHostSha}",
                 "--DcpPublisher:ContainerRuntime=podman",
                 $"--Pipeline:Containers:KafkaImage={Podman.KafkaStandInImage}",
                 $"--Pipeline:Containers:KafkaUiImage={Podman.KafkaStandInImage}",
@@ -197,8 +209,7 @@ public sealed class ContainersModeUnderPodmanTests(ContainersModeUnderPodmanTest
             await _app.DisposeAsync();
             _stopping.Dispose();
 
-            // Only the volumes this run created: a developer's own containers-mode data stays.
-            foreach (var volume in Volumes().Except(_volumesBefore).Where(v => v.StartsWith("pipeline.apphost-", StringComparison.Ordinal)))
+            foreach (var volume in Volumes().Where(v => v.StartsWith(VolumePrefix, StringComparison.Ordinal)))
             {
                 Podman.Run(["volume", "rm", "--force", volume], TimeSpan.FromSeconds(30));
             }
