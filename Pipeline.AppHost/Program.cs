@@ -7,9 +7,11 @@ var infrastructure = builder.AddPipelineInfrastructure();
 var database = infrastructure.Database;
 
 // Runs once, before anything touches the database; a failure keeps the services from starting.
+// Not in the manifest, whose targets would restart it as a service: deployed as a job (README, Deploy).
 var migrator = builder.AddProject<Projects.Pipeline_Migrator>("migrator")
     .WithReference(database)
-    .WaitFor(database);
+    .WaitFor(database)
+    .ExcludeFromManifest();
 
 // Generated on first run and kept in the AppHost's user secrets; see README.md to read or set it.
 var apiKey = builder.AddParameter("api-key", new GenerateParameterDefault { MinLength = 32, Special = false }, secret: true, persist: true);
@@ -18,7 +20,8 @@ var api = infrastructure.WithBackpressure(infrastructure.ConnectToKafka(builder.
     .WithReference(database)
     .WithEnvironment("Api__Keys__0", apiKey)
     .WaitForCompletion(migrator)
-    .WithHttpHealthCheck("/health");
+    .WithHttpHealthCheck("/health")
+    .WithExternalHttpEndpoints();
 
 // Instances share the events partitions through their consumer group; when one dies the others take over.
 var processorInstances = builder.Configuration.GetValue("Pipeline:StreamProcessorInstances", 1);
@@ -34,12 +37,14 @@ infrastructure.ConnectToKafka(builder.AddProject<Projects.Pipeline_Sink>("sink")
     .WithHttpHealthCheck("/health");
 
 // Not started with the rest: press Start on it in the dashboard to watch traffic flow
-// through the pipeline; it then checks every aggregate it caused (--verify).
+// through the pipeline; it then checks every aggregate it caused (--verify). A development
+// tool, never deployed.
 builder.AddProject<Projects.Pipeline_LoadGenerator>("load-generator")
     .WithReference(api)
     .WithEnvironment("PIPELINE_API_KEY", apiKey)
     .WithArgs("--rate", "200", "--duration", "60s", "--keys", "50", "--duplicates", "0.01", "--verify")
     .WaitFor(api)
-    .WithExplicitStart();
+    .WithExplicitStart()
+    .ExcludeFromManifest();
 
 builder.Build().Run();

@@ -8,12 +8,13 @@ namespace Pipeline.AppHost.Containers;
 public static class KafkaContainerBuilderExtensions
 {
     /// <summary>
-    /// Adds a Kafka container whose data lives in volume <paramref name="dataVolume"/>, with a
+    /// Adds a Kafka container whose data lives in its own volume
+    /// (<see cref="ContainerInfrastructure.DataVolumeName"/>), with a
     /// health check that requires every topic in <paramref name="topics"/>; the topics are
     /// created through the Admin API once the broker answers.
     /// </summary>
     public static IResourceBuilder<KafkaContainerResource> AddKafkaContainer(
-        this IDistributedApplicationBuilder builder, string name, string dataVolume, int partitions, IReadOnlyList<string> topics)
+        this IDistributedApplicationBuilder builder, string name, ContainerImage image, int partitions, IReadOnlyList<string> topics)
     {
         var kafka = new KafkaContainerResource(name);
         string? bootstrapServers = null;
@@ -30,37 +31,26 @@ public static class KafkaContainerBuilderExtensions
             failureStatus: null,
             tags: null));
 
-        return builder.AddResource(kafka)
-            .WithImage(KafkaContainerImageTags.Image, KafkaContainerImageTags.Tag)
-            .WithImageRegistry(KafkaContainerImageTags.Registry)
+        var resource = builder.AddResource(kafka)
+            .WithImage(image.Repository, image.Tag)
+            .WithImageRegistry(image.Registry)
             .WithEndpoint(targetPort: KafkaContainerResource.PrimaryTargetPort, name: KafkaContainerResource.PrimaryEndpointName)
             .WithEndpoint(targetPort: KafkaContainerResource.InternalTargetPort, name: KafkaContainerResource.InternalEndpointName)
-            .WithEnvironment("KAFKA_LISTENERS",
-                "PLAINTEXT://localhost:29092,CONTROLLER://localhost:29093,PLAINTEXT_HOST://0.0.0.0:9092,PLAINTEXT_INTERNAL://0.0.0.0:9093")
-            .WithEnvironment("KAFKA_LISTENER_SECURITY_PROTOCOL_MAP",
-                "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,PLAINTEXT_HOST:PLAINTEXT,PLAINTEXT_INTERNAL:PLAINTEXT")
-            .WithEnvironment(context =>
-            {
-                var primary = kafka.PrimaryEndpoint;
-                context.EnvironmentVariables["KAFKA_ADVERTISED_LISTENERS"] = ReferenceExpression.Create(
-                    $"PLAINTEXT://localhost:29092,PLAINTEXT_HOST://localhost:{primary.Property(EndpointProperty.Port)},PLAINTEXT_INTERNAL://{name}:{KafkaContainerResource.InternalTargetPort.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
-            })
-            .WithEnvironment("KAFKA_LOG_DIRS", "/var/lib/kafka/data")
-            .WithVolume(dataVolume, "/var/lib/kafka/data")
+            .WithEnvironment(context => KafkaListeners.Configure(context, kafka))
+            .WithEnvironment("KAFKA_LOG_DIRS", KafkaListeners.DataDirectory)
             .WithHealthCheck(healthCheckKey);
+        return resource.WithVolume(ContainerInfrastructure.DataVolumeName(resource), KafkaListeners.DataDirectory);
     }
 
     /// <summary>Adds Kafka UI (kafbat) on its own container, wired to <paramref name="kafka"/> through the internal listener.</summary>
     public static IResourceBuilder<KafkaUiContainerResource> AddKafkaUi(
-        this IDistributedApplicationBuilder builder, string name, IResourceBuilder<KafkaContainerResource> kafka)
+        this IDistributedApplicationBuilder builder, string name, ContainerImage image, IResourceBuilder<KafkaContainerResource> kafka)
     {
         return builder.AddResource(new KafkaUiContainerResource(name))
-            .WithImage(KafkaContainerImageTags.KafkaUiImage, KafkaContainerImageTags.KafkaUiTag)
-            .WithImageRegistry(KafkaContainerImageTags.Registry)
+            .WithImage(image.Repository, image.Tag)
+            .WithImageRegistry(image.Registry)
             .WithHttpEndpoint(targetPort: KafkaUiContainerResource.HttpTargetPort, name: KafkaUiContainerResource.HttpEndpointName)
-            .WithEnvironment("KAFKA_CLUSTERS_0_NAME", kafka.Resource.Name)
-            .WithEnvironment("KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS",
-                $"{kafka.Resource.Name}:{KafkaContainerResource.InternalTargetPort.ToString(System.Globalization.CultureInfo.InvariantCulture)}")
+            .WithEnvironment(context => KafkaListeners.ConfigureKafkaUi(context, kafka.Resource, index: 0))
             .WithParentRelationship(kafka)
             .WaitFor(kafka)
             .ExcludeFromManifest();

@@ -1,9 +1,16 @@
 namespace Pipeline.AppHost.Containers;
 
 /// <summary>
-/// A single-broker KRaft Kafka in a container, doing what Aspire.Hosting.Kafka does (that
-/// package is not available here): port 9092 for the host, 9093 for other containers.
+/// A single-broker KRaft Kafka in a container, doing what Aspire.Hosting.Kafka's
+/// <c>KafkaServerResource</c> does (that package is not available here): port 9092 for host
+/// processes, 9093 for other containers.
 /// </summary>
+/// <remarks>
+/// Each endpoint reference is pinned to the network it is seen from, as upstream does. A
+/// container's own environment is resolved from the container network; without the pin,
+/// the broker's advertised host listener would name the container port (9092) instead of the
+/// host port the services connect to, and every client would be sent where nothing listens.
+/// </remarks>
 public sealed class KafkaContainerResource(string name) : ContainerResource(name), IResourceWithConnectionString
 {
     internal const string PrimaryEndpointName = "tcp";
@@ -11,30 +18,23 @@ public sealed class KafkaContainerResource(string name) : ContainerResource(name
     internal const int PrimaryTargetPort = 9092;
     internal const int InternalTargetPort = 9093;
 
-    /// <summary>The endpoint host processes connect to.</summary>
-    public EndpointReference PrimaryEndpoint => new(this, PrimaryEndpointName);
+    private EndpointReference? _primaryEndpoint;
+    private EndpointReference? _internalEndpoint;
 
-    /// <summary>The endpoint other containers (Kafka UI) connect to, by container name.</summary>
-    public EndpointReference InternalEndpoint => new(this, InternalEndpointName);
+    /// <summary>The endpoint host processes connect to, always as seen from the host.</summary>
+    public EndpointReference PrimaryEndpoint => _primaryEndpoint ??= new(this, PrimaryEndpointName, KnownNetworkIdentifiers.LocalhostNetwork);
+
+    /// <summary>The endpoint other containers (Kafka UI) connect to, always as seen from the container network.</summary>
+    public EndpointReference InternalEndpoint => _internalEndpoint ??= new(this, InternalEndpointName, KnownNetworkIdentifiers.DefaultAspireContainerNetwork);
 
     /// <inheritdoc />
     public ReferenceExpression ConnectionStringExpression => ReferenceExpression.Create(
-        $"{PrimaryEndpoint.Property(EndpointProperty.Host)}:{PrimaryEndpoint.Property(EndpointProperty.Port)}");
+        $"{PrimaryEndpoint.Property(EndpointProperty.HostAndPort)}");
 }
 
-/// <summary>Kafka UI (kafbat) pointed at one or more <see cref="KafkaContainerResource"/>.</summary>
+/// <summary>Kafka UI (kafbat) pointed at a <see cref="KafkaContainerResource"/>.</summary>
 public sealed class KafkaUiContainerResource(string name) : ContainerResource(name)
 {
     internal const string HttpEndpointName = "http";
     internal const int HttpTargetPort = 8080;
-}
-
-/// <summary>The images, pinned.</summary>
-internal static class KafkaContainerImageTags
-{
-    public const string Registry = "docker.io";
-    public const string Image = "confluentinc/confluent-local";
-    public const string Tag = "8.1.0";
-    public const string KafkaUiImage = "kafbat/kafka-ui";
-    public const string KafkaUiTag = "v1.4.0";
 }

@@ -5,7 +5,10 @@ namespace Pipeline.AppHost.Infrastructure;
 /// <summary>Where the pipeline's Kafka and PostgreSQL come from.</summary>
 public enum InfrastructureMode
 {
-    /// <summary><see cref="Containers"/> where a container runtime answers, else <see cref="Local"/>.</summary>
+    /// <summary>
+    /// <see cref="Containers"/> where a container runtime answers and already holds every image
+    /// the mode runs, else <see cref="Local"/>: a first run never waits on pulls that may fail.
+    /// </summary>
     Auto,
 
     /// <summary>Kafka, Kafka UI and PostgreSQL as containers, with data volumes.</summary>
@@ -13,6 +16,9 @@ public enum InfrastructureMode
 
     /// <summary>The in-memory local Kafka broker and the host's own PostgreSQL binaries; nothing is kept.</summary>
     Local,
+
+    /// <summary>An existing Kafka cluster and PostgreSQL, from the connection strings <c>kafka</c> and <c>pipelinedb</c>; nothing is provisioned.</summary>
+    External,
 }
 
 /// <summary>The mode in force and why it was chosen, for the AppHost's log.</summary>
@@ -21,14 +27,33 @@ public sealed record InfrastructureChoice(InfrastructureMode Mode, string Reason
     /// <summary>The configuration key: <c>--Pipeline:Infrastructure=local</c> or <c>Pipeline__Infrastructure=local</c>.</summary>
     public const string SettingKey = "Pipeline:Infrastructure";
 
-    /// <summary>Reads the setting and, for <see cref="InfrastructureMode.Auto"/>, asks the container runtime whether it answers.</summary>
-    public static InfrastructureChoice Resolve(string? setting, Func<string?> probeContainerRuntime)
+    /// <summary>
+    /// Reads the setting and, for <see cref="InfrastructureMode.Auto"/>, asks the container runtime
+    /// whether it answers and (through <paramref name="missingImages"/>) which of the mode's images
+    /// it does not hold yet.
+    /// </summary>
+    public static InfrastructureChoice Resolve(string? setting, Func<string?> probeContainerRuntime, Func<string, IReadOnlyList<string>>? missingImages = null,
+        bool isPublishMode = false)
     {
         if (!Enum.TryParse<InfrastructureMode>(setting ?? nameof(InfrastructureMode.Auto), ignoreCase: true, out var requested)
             || !Enum.IsDefined(requested))
         {
             throw new InvalidOperationException(
-                $"{SettingKey} is '{setting}'; use one of: auto, containers, local.");
+                $"{SettingKey} is '{setting}'; use one of: auto, containers, local, external.");
+        }
+
+        // What is published must not depend on the machine that publishes it: nothing is probed.
+        if (isPublishMode)
+        {
+            return requested switch
+            {
+                InfrastructureMode.Auto => new(InfrastructureMode.External,
+                    "publishing: the deployment is wired to an existing Kafka and PostgreSQL through the connection strings kafka and pipelinedb"),
+                InfrastructureMode.Local => throw new InvalidOperationException(
+                    $"{SettingKey}=local cannot be published: its broker lives inside the AppHost process and its database in a temporary directory. " +
+                    "Publish with external (the default when publishing) or containers."),
+                _ => new(requested, $"{SettingKey}={requested.ToString().ToLowerInvariant()} was set"),
+            };
         }
 
         if (requested != InfrastructureMode.Auto)
@@ -37,10 +62,22 @@ public sealed record InfrastructureChoice(InfrastructureMode Mode, string Reason
         }
 
         var runtime = probeContainerRuntime();
-        return runtime is not null
-            ? new(InfrastructureMode.Containers, $"auto: the container runtime '{runtime}' answered")
-            : new(InfrastructureMode.Local, "auto: no container runtime answered (docker info / podman info), so the local broker and the host's PostgreSQL are used");
+        if (runtime is null)
+        {
+            return new(InfrastructureMode.Local, "auto: no container runtime answered (docker info / podman info), so the local broker and the host's PostgreSQL are used");
+        }
+
+        var missing = missingImages?.Invoke(runtime) ?? [];
+        return missing.Count == 0
+            ? new(InfrastructureMode.Containers, $"auto: the container runtime '{runtime}' answered and holds every image")
+            : new(InfrastructureMode.Local,
+                $"auto: the container runtime '{runtime}' answered but does not hold {string.Join(", ", missing)}; " +
+                $"the local broker and the host's PostgreSQL are used. Pull them ({runtime} pull ...) or set {SettingKey}=containers to let the orchestrator pull them");
     }
+
+    /// <summary>The images of <paramref name="images"/> that <paramref name="runtime"/> does not hold locally (<c>image inspect</c> fails).</summary>
+    public static IReadOnlyList<string> ImagesNotPresent(string runtime, IEnumerable<string> images) =>
+        [.. images.Where(image => !Succeeds(runtime, ["image", "inspect", "--format", "{{.Id}}", image]))];
 
     /// <summary>
     /// The name of a container runtime whose engine answers, or null. Finding the client on
@@ -54,11 +91,13 @@ public sealed record InfrastructureChoice(InfrastructureMode Mode, string Reason
         return candidates.FirstOrDefault(EngineAnswers);
     }
 
-    private static bool EngineAnswers(string runtime)
+    private static bool EngineAnswers(string runtime) => Succeeds(runtime, ["info", "--format", "{{.ServerVersion}}"]);
+
+    private static bool Succeeds(string runtime, string[] arguments)
     {
         try
         {
-            using var info = Process.Start(new ProcessStartInfo(runtime, ["info", "--format", "{{.ServerVersion}}"])
+            using var info = Process.Start(new ProcessStartInfo(runtime, arguments)
             {
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,

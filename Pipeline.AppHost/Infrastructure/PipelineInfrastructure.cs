@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Pipeline.AppHost.Containers;
+using Pipeline.AppHost.External;
 using Pipeline.AppHost.Kafka;
 using Pipeline.AppHost.Postgres;
 using Pipeline.ServiceDefaults.Contracts;
@@ -28,6 +29,11 @@ public sealed record PipelineInfrastructure(
     public IResourceBuilder<ProjectResource> ConnectToKafka(IResourceBuilder<ProjectResource> service)
     {
         service.WithReference(Kafka).WaitFor(Kafka);
+        if (Choice.Mode == InfrastructureMode.External)
+        {
+            ExternalInfrastructure.ForwardSecurity(service);
+        }
+
         if (Choice.Mode == InfrastructureMode.Local)
         {
             service.WithEnvironment("Kafka__Consumer__fetch.wait.max.ms", "10");
@@ -77,7 +83,9 @@ public static class PipelineInfrastructureExtensions
     /// </summary>
     public static PipelineInfrastructure AddPipelineInfrastructure(this IDistributedApplicationBuilder builder)
     {
-        var choice = InfrastructureChoice.Resolve(builder.Configuration[InfrastructureChoice.SettingKey], InfrastructureChoice.ProbeContainerRuntime);
+        var choice = InfrastructureChoice.Resolve(builder.Configuration[InfrastructureChoice.SettingKey], InfrastructureChoice.ProbeContainerRuntime,
+            runtime => InfrastructureChoice.ImagesNotPresent(runtime, ContainerImages.From(builder.Configuration).All.Select(image => image.ToString())),
+            builder.ExecutionContext.IsPublishMode);
         var partitions = builder.Configuration.GetValue(PipelineInfrastructure.PartitionsKey, PipelineInfrastructure.DefaultPartitions);
         if (partitions < 1)
         {
@@ -93,22 +101,12 @@ public static class PipelineInfrastructureExtensions
             return Task.CompletedTask;
         });
 
-        return choice.Mode == InfrastructureMode.Containers
-            ? AddContainers(builder, choice, partitions, applicationId)
-            : AddLocal(builder, choice, partitions, applicationId);
-    }
-
-    private static PipelineInfrastructure AddContainers(IDistributedApplicationBuilder builder, InfrastructureChoice choice, int partitions, string applicationId)
-    {
-        // A real broker creates Streamiz's internal topics on request; only the pipeline's own are made here.
-        var kafka = builder.AddKafkaContainer("kafka", "pipeline-kafka-data", partitions, Topics.All);
-        builder.AddKafkaUi("kafka-ui", kafka);
-
-        var database = builder.AddPostgres("postgres")
-            .WithDataVolume("pipeline-postgres-data")
-            .AddDatabase("pipelinedb");
-
-        return new(choice, AsConnectionString(builder, kafka), AsConnectionString(builder, database), applicationId);
+        return choice.Mode switch
+        {
+            InfrastructureMode.Containers => ContainerInfrastructure.Add(builder, choice, partitions, applicationId),
+            InfrastructureMode.External => ExternalInfrastructure.Add(builder, choice, partitions, applicationId),
+            _ => AddLocal(builder, choice, partitions, applicationId),
+        };
     }
 
     private static PipelineInfrastructure AddLocal(IDistributedApplicationBuilder builder, InfrastructureChoice choice, int partitions, string applicationId)

@@ -21,7 +21,10 @@ internal sealed class KafkaTopicsHealthCheck(Func<string?> bootstrapServers, IRe
             return HealthCheckResult.Unhealthy("The broker has not started.");
         }
 
-        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = servers, SocketTimeoutMs = 3000 }).Build();
+        // librdkafka reports every failed attempt itself; the health check says what matters.
+        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = servers, SocketTimeoutMs = 3000 })
+            .SetLogHandler((_, _) => { })
+            .Build();
         try
         {
             // GetMetadata blocks; run it off the caller's thread.

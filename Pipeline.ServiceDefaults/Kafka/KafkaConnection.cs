@@ -27,8 +27,8 @@ public static class KafkaConnection
     }
 
     /// <summary>
-    /// librdkafka properties for one client: bootstrap servers, then the settings under
-    /// <c>Kafka:{clientSection}</c>. Callers apply their own required settings after these.
+    /// librdkafka properties for one client: bootstrap servers, the shared security settings
+    /// (<see cref="KafkaClientSecurity"/>), then the settings under <c>Kafka:{clientSection}</c>. Callers apply their own required settings after these.
     /// </summary>
     public static Dictionary<string, string> ReadClientProperties(IConfiguration configuration, string connectionName, string clientSection)
     {
@@ -36,6 +36,10 @@ public static class KafkaConnection
         {
             ["bootstrap.servers"] = GetBootstrapServers(configuration, connectionName),
         };
+        foreach (var (key, value) in KafkaClientSecurity.Read(configuration))
+        {
+            properties[key] = value;
+        }
 
         foreach (var setting in configuration.GetSection($"Kafka:{clientSection}").GetChildren())
         {

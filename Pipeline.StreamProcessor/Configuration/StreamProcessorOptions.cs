@@ -91,6 +91,15 @@ internal sealed class StreamProcessorOptionsValidator(IOptions<AggregationOption
             failures.Add(exception.Message);
         }
 
+        try
+        {
+            KafkaClientSecurity.Read(configuration);
+        }
+        catch (InvalidOperationException exception)
+        {
+            failures.Add(exception.Message);
+        }
+
         if (!StreamProcessorOptions.ApplicationIdPattern().IsMatch(options.ApplicationId ?? string.Empty))
         {
             failures.Add($"StreamProcessor:ApplicationId '{options.ApplicationId}' must be 1-200 characters of letters, digits, '.', '_' or '-' (it names a consumer group and topics).");

@@ -13,9 +13,11 @@ internal static class StreamConfiguration
 {
     /// <summary>The processor's Streamiz application: its topology, configuration and Kafka clients.</summary>
     public static KafkaStream CreateStream(
-        AggregatorBlueprint blueprint, StreamProcessorOptions options, string bootstrapServers, ILoggerFactory? loggerFactory, ILogger? logger = null)
+        AggregatorBlueprint blueprint, StreamProcessorOptions options, string bootstrapServers, ILoggerFactory? loggerFactory,
+        IReadOnlyDictionary<string, string>? security = null, ILogger? logger = null)
     {
         var config = Create(options, bootstrapServers, loggerFactory);
+        StreamSecurity.Apply(config, security);
         var supplier = new SteadyPollingKafkaSupplier(config, blueprint.Metrics.ConsumerLag, blueprint.Loss, logger);
         return new KafkaStream(AggregationTopology.Build(blueprint, options.StateStore), config, supplier);
     }

@@ -36,7 +36,8 @@ internal sealed class StreamProcessorWorker(
         {
             Log.Starting(logger, settings.ApplicationId, bootstrapServers, settings.Threads, settings.Guarantee.ToString(), settings.StateStore.ToString());
             var stopped = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-            var stream = StreamConfiguration.CreateStream(blueprint, settings, bootstrapServers, loggerFactory, logger);
+            var stream = StreamConfiguration.CreateStream(blueprint, settings, bootstrapServers, loggerFactory,
+                KafkaClientSecurity.Read(configuration), logger);
             stream.StateChanged += (oldState, newState) =>
             {
                 status.Set(newState.ToString());

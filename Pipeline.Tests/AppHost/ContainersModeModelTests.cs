@@ -1,66 +1,173 @@
+using System.Net.Sockets;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Pipeline.AppHost.Containers;
 
 namespace Pipeline.Tests.AppHost;
 
 /// <summary>
-/// The <c>containers</c> app model, built but not started (no container engine runs here):
-/// what a machine with Docker would get.
+/// The <c>containers</c> app model, built but not started, with its endpoints allocated the way
+/// the orchestrator allocates them (a host port behind each container port): every container's
+/// environment is resolved from the container network (as the orchestrator resolves it) and
+/// from the host, in run mode and in publish mode. The assertions on the Kafka resource carry
+/// over those of upstream's tests (dotnet/aspire, tests/Aspire.Hosting.Kafka.Tests/AddKafkaTests.cs).
 /// </summary>
 public sealed class ContainersModeModelTests(ContainersModeModelTests.ContainersModel fixture) : IClassFixture<ContainersModeModelTests.ContainersModel>
 {
+    private const int KafkaHostPort = 35491;
+    private const int KafkaInternalHostPort = 35492;
     private readonly DistributedApplicationModel _model = fixture.Model;
+    private readonly DistributedApplicationExecutionContext _run = fixture.RunContext;
 
     [Fact]
-    public async Task KafkaIsAConfluentLocalContainerWithHostAndInternalListeners()
+    public void KafkaHasUpstreamsHostAndInternalEndpoints()
     {
         var kafka = Resource<ContainerResource>("kafka");
 
-        var image = Assert.Single(kafka.Annotations.OfType<ContainerImageAnnotation>());
-        Assert.Equal(("docker.io", "confluentinc/confluent-local"), (image.Registry, image.Image));
-        Assert.StartsWith("8.1.", image.Tag);
-
-        var endpoints = kafka.Annotations.OfType<EndpointAnnotation>().ToDictionary(e => e.Name, e => e.TargetPort);
-        Assert.Equal(9092, endpoints["tcp"]);
-        Assert.Equal(9093, endpoints["internal"]);
-
-        var environment = await EnvironmentOf(kafka);
-        Assert.Equal("PLAINTEXT://localhost:29092,CONTROLLER://localhost:29093,PLAINTEXT_HOST://0.0.0.0:9092,PLAINTEXT_INTERNAL://0.0.0.0:9093",
-            environment["KAFKA_LISTENERS"]);
-        Assert.Contains("PLAINTEXT_INTERNAL://kafka:9093", environment["KAFKA_ADVERTISED_LISTENERS"]);
-        Assert.Contains("PLAINTEXT_HOST://localhost:{kafka.bindings.tcp.port}", environment["KAFKA_ADVERTISED_LISTENERS"]);
-        Assert.Equal("/var/lib/kafka/data", environment["KAFKA_LOG_DIRS"]);
-
-        var volume = Assert.Single(kafka.Annotations.OfType<ContainerMountAnnotation>());
-        Assert.Equal(("pipeline-kafka-data", "/var/lib/kafka/data"), (volume.Source, volume.Target));
-        Assert.Equal("{kafka.bindings.tcp.host}:{kafka.bindings.tcp.port}", ((IResourceWithConnectionString)kafka).ConnectionStringExpression.ValueExpression);
+        var endpoints = kafka.Annotations.OfType<EndpointAnnotation>().ToList();
+        Assert.Equal(2, endpoints.Count);
+        foreach (var (name, targetPort) in new[] { ("tcp", 9092), ("internal", 9093) })
+        {
+            var endpoint = Assert.Single(endpoints, e => e.Name == name);
+            Assert.Equal(targetPort, endpoint.TargetPort);
+            Assert.False(endpoint.IsExternal);
+            Assert.Null(endpoint.Port);
+            Assert.Equal(ProtocolType.Tcp, endpoint.Protocol);
+            Assert.Equal("tcp", endpoint.Transport);
+            Assert.Equal("tcp", endpoint.UriScheme);
+        }
     }
 
     [Fact]
-    public async Task KafkaUiIsKafbatWiredToTheInternalListenerAndWaitsForKafka()
+    public void ImagesAreTheOnesUpstreamRunsToday()
     {
+        var kafka = Assert.Single(Resource<ContainerResource>("kafka").Annotations.OfType<ContainerImageAnnotation>());
+        Assert.Equal(("docker.io", "confluentinc/confluent-local", "8.1.1"), (kafka.Registry, kafka.Image, kafka.Tag));
+
+        var ui = Assert.Single(Resource<ContainerResource>("kafka-ui").Annotations.OfType<ContainerImageAnnotation>());
+        Assert.Equal(("docker.io", "kafbat/kafka-ui"), (ui.Registry, ui.Image));
+        Assert.True(Version.Parse(ui.Tag!.TrimStart('v')) >= new Version(1, 4, 2), $"kafka-ui {ui.Tag} is older than v1.4.2");
+    }
+
+    [Fact]
+    public void PostgresRunsTheImageOfTheAspirePackageThatAutoLooksFor()
+    {
+        var image = Assert.Single(Resource<ContainerResource>("postgres").Annotations.OfType<ContainerImageAnnotation>());
+
+        Assert.Equal(ContainerImages.DefaultPostgres, new ContainerImage(image.Registry!, image.Image, image.Tag!));
+    }
+
+    [Fact]
+    public async Task InRunModeTheBrokerAdvertisesTheHostPortTheServicesConnectTo()
+    {
+        var kafka = Resource<ContainerResource>("kafka");
+        var asOrchestrated = await ResolvedEnvironment.AsOrchestratedAsync(kafka, _run);
+        var fromHost = await ResolvedEnvironment.FromNetworkAsync(kafka, _run, ResolvedEnvironment.Host);
+
+        foreach (var environment in new[] { asOrchestrated, fromHost })
+        {
+            Assert.Equal("PLAINTEXT://localhost:29092,CONTROLLER://localhost:29093,PLAINTEXT_HOST://0.0.0.0:9092,PLAINTEXT_INTERNAL://0.0.0.0:9093",
+                environment["KAFKA_LISTENERS"]);
+            Assert.Equal("CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,PLAINTEXT_HOST:PLAINTEXT,PLAINTEXT_INTERNAL:PLAINTEXT",
+                environment["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"]);
+            Assert.Equal($"PLAINTEXT://localhost:29092,PLAINTEXT_HOST://localhost:{KafkaHostPort},PLAINTEXT_INTERNAL://kafka:9093",
+                environment["KAFKA_ADVERTISED_LISTENERS"]);
+        }
+
+        foreach (var service in new[] { "api", "stream-processor", "sink" })
+        {
+            var connection = (await ResolvedEnvironment.FromNetworkAsync(Resource<ProjectResource>(service), _run, ResolvedEnvironment.Host))["ConnectionStrings__kafka"];
+            Assert.Equal(Listener(asOrchestrated, "PLAINTEXT_HOST"), connection);
+        }
+    }
+
+    [Fact]
+    public async Task InRunModeKafkaUiIsGivenTheInternalListenerTheBrokerAdvertises()
+    {
+        var advertised = (await ResolvedEnvironment.AsOrchestratedAsync(Resource<ContainerResource>("kafka"), _run))["KAFKA_ADVERTISED_LISTENERS"];
         var ui = Resource<ContainerResource>("kafka-ui");
 
-        var image = Assert.Single(ui.Annotations.OfType<ContainerImageAnnotation>());
-        Assert.Equal(("docker.io", "kafbat/kafka-ui"), (image.Registry, image.Image));
-        Assert.Equal(8080, Assert.Single(ui.Annotations.OfType<EndpointAnnotation>()).TargetPort);
+        foreach (var environment in new[] { await ResolvedEnvironment.AsOrchestratedAsync(ui, _run), await ResolvedEnvironment.FromNetworkAsync(ui, _run, ResolvedEnvironment.Host) })
+        {
+            Assert.Equal("kafka", environment["KAFKA_CLUSTERS_0_NAME"]);
+            Assert.Equal(Listener(new() { ["KAFKA_ADVERTISED_LISTENERS"] = advertised }, "PLAINTEXT_INTERNAL"), environment["KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS"]);
+        }
 
-        var environment = await EnvironmentOf(ui);
-        Assert.Equal("kafka", environment["KAFKA_CLUSTERS_0_NAME"]);
-        Assert.Equal("kafka:9093", environment["KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS"]);
         Assert.Contains(ui.Annotations.OfType<WaitAnnotation>(), wait => wait.Resource.Name == "kafka");
+        Assert.Contains(ui.Annotations, annotation => annotation is ManifestPublishingCallbackAnnotation { Callback: null });
+    }
+
+    [Theory]
+    [InlineData("kafka")]
+    [InlineData("kafka-ui")]
+    [InlineData("postgres")]
+    public async Task EveryContainerValueIsTheSameFromTheContainerNetworkAndFromTheHost(string container)
+    {
+        var resource = Resource<ContainerResource>(container);
+
+        var asOrchestrated = await ResolvedEnvironment.AsOrchestratedAsync(resource, _run);
+        var fromContainerNetwork = await ResolvedEnvironment.FromNetworkAsync(resource, _run, ResolvedEnvironment.ContainerNetwork);
+        var fromHost = await ResolvedEnvironment.FromNetworkAsync(resource, _run, ResolvedEnvironment.Host);
+
+        Assert.NotEmpty(asOrchestrated);
+        Assert.Equal(asOrchestrated.OrderBy(p => p.Key), fromContainerNetwork.OrderBy(p => p.Key));
+        Assert.Equal(fromHost.OrderBy(p => p.Key), fromContainerNetwork.OrderBy(p => p.Key));
     }
 
     [Fact]
-    public void PostgresIsAContainerWithADataVolumeAndThePipelineDatabase()
+    public async Task InPublishModeTheListenersAreTheBindingsAddresses()
+    {
+        var kafka = await ResolvedEnvironment.AsPublishedAsync(Resource<ContainerResource>("kafka"));
+        var ui = await ResolvedEnvironment.AsPublishedAsync(Resource<ContainerResource>("kafka-ui"));
+
+        Assert.Equal("PLAINTEXT://localhost:29092,CONTROLLER://localhost:29093,PLAINTEXT_HOST://0.0.0.0:9092,PLAINTEXT_INTERNAL://0.0.0.0:9093", kafka["KAFKA_LISTENERS"]);
+        Assert.Equal("PLAINTEXT://{kafka.bindings.tcp.host}:29092,PLAINTEXT_HOST://{kafka.bindings.tcp.host}:{kafka.bindings.tcp.port},PLAINTEXT_INTERNAL://{kafka.bindings.internal.host}:{kafka.bindings.internal.port}",
+            kafka["KAFKA_ADVERTISED_LISTENERS"]);
+        Assert.Equal("{kafka.bindings.internal.host}:{kafka.bindings.internal.port}", ui["KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS"]);
+        Assert.Equal("{kafka.bindings.tcp.host}:{kafka.bindings.tcp.port}", ((IResourceWithConnectionString)Resource<ContainerResource>("kafka")).ConnectionStringExpression.ValueExpression);
+    }
+
+    [Fact]
+    public async Task KafkaConnectionStringIsTheHostAddressOfThePrimaryEndpoint()
+    {
+        var kafka = Resource<IResourceWithConnectionString>("kafka");
+
+        Assert.Equal($"localhost:{KafkaHostPort}", await kafka.GetConnectionStringAsync());
+    }
+
+    [Fact]
+    public async Task EnvironmentCallbacksAreIdempotent()
+    {
+        foreach (var name in new[] { "kafka", "kafka-ui" })
+        {
+            var resource = Resource<ContainerResource>(name);
+            Assert.Equal(await ResolvedEnvironment.AsOrchestratedAsync(resource, _run), await ResolvedEnvironment.AsOrchestratedAsync(resource, _run));
+        }
+    }
+
+    [Fact]
+    public async Task DataVolumesAreNamedAfterThisAppSoTwoClonesDoNotShareData()
+    {
+        var configuration = fixture.Services.GetRequiredService<IConfiguration>();
+        var prefix = $"pipeline.apphost-{configuration["AppHost:Sha256"]![..10].ToLowerInvariant()}";
+
+        var kafkaVolume = Assert.Single(Resource<ContainerResource>("kafka").Annotations.OfType<ContainerMountAnnotation>());
+        Assert.Equal(($"{prefix}-kafka-data", "/var/lib/kafka/data"), (kafkaVolume.Source, kafkaVolume.Target));
+        Assert.Equal("/var/lib/kafka/data", (await ResolvedEnvironment.AsOrchestratedAsync(Resource<ContainerResource>("kafka"), _run))["KAFKA_LOG_DIRS"]);
+
+        var postgresVolume = Assert.Single(Resource<ContainerResource>("postgres").Annotations.OfType<ContainerMountAnnotation>());
+        Assert.Equal($"{prefix}-postgres-data", postgresVolume.Source);
+    }
+
+    [Fact]
+    public void PostgresIsAContainerWithThePipelineDatabase()
     {
         var postgres = Resource<ContainerResource>("postgres");
         var database = Resource<IResourceWithConnectionString>("pipelinedb");
 
-        Assert.Contains("postgres", Assert.Single(postgres.Annotations.OfType<ContainerImageAnnotation>()).Image);
-        Assert.Contains(postgres.Annotations.OfType<ContainerMountAnnotation>(), mount => mount.Source == "pipeline-postgres-data");
         Assert.Same(postgres, ((IResourceWithParent)database).Parent);
         Assert.Contains("pipelinedb", database.ConnectionStringExpression.ValueExpression);
     }
@@ -79,7 +186,7 @@ public sealed class ContainersModeModelTests(ContainersModeModelTests.Containers
     {
         var resource = Resource<ProjectResource>(service);
 
-        var environment = await EnvironmentOf(resource);
+        var environment = await ResolvedEnvironment.AsPublishedAsync(resource);
         Assert.Equal("{kafka.connectionString}", environment["ConnectionStrings__kafka"]);
         Assert.Equal(usesDatabase, environment.ContainsKey("ConnectionStrings__pipelinedb"));
 
@@ -94,35 +201,25 @@ public sealed class ContainersModeModelTests(ContainersModeModelTests.Containers
         var migrator = Resource<ProjectResource>("migrator");
 
         Assert.Contains(migrator.Annotations.OfType<WaitAnnotation>(), wait => wait.Resource.Name == "pipelinedb");
-        Assert.Equal("{pipelinedb.connectionString}", (await EnvironmentOf(migrator))["ConnectionStrings__pipelinedb"]);
+        Assert.Equal("{pipelinedb.connectionString}", (await ResolvedEnvironment.AsPublishedAsync(migrator))["ConnectionStrings__pipelinedb"]);
     }
 
     private T Resource<T>(string name) => Assert.IsAssignableFrom<T>(Assert.Single(_model.Resources, r => r.Name == name));
 
-    // The environment as the manifest would state it: literal values, and references as {resource.property}.
-    private static async Task<Dictionary<string, string>> EnvironmentOf(IResource resource)
-    {
-        var values = new Dictionary<string, object>();
-        var context = new EnvironmentCallbackContext(new DistributedApplicationExecutionContext(DistributedApplicationOperation.Publish), values);
-        foreach (var callback in resource.Annotations.OfType<EnvironmentCallbackAnnotation>())
-        {
-            await callback.Callback(context);
-        }
+    // "host:port" of one listener in KAFKA_ADVERTISED_LISTENERS.
+    private static string Listener(Dictionary<string, string> environment, string name) =>
+        Assert.Single(environment["KAFKA_ADVERTISED_LISTENERS"].Split(','), l => l.StartsWith(name + "://", StringComparison.Ordinal))[(name.Length + 3)..];
 
-        return values.ToDictionary(pair => pair.Key, pair => pair.Value switch
-        {
-            string text => text,
-            IManifestExpressionProvider expression => expression.ValueExpression,
-            var other => other.ToString() ?? "",
-        });
-    }
-
-    /// <summary>The containers-mode model, built once for all the tests of this class.</summary>
+    /// <summary>The containers-mode model, built once for all the tests of this class, its container endpoints allocated.</summary>
     public sealed class ContainersModel : IAsyncLifetime
     {
         private DistributedApplication? _app;
 
         public DistributedApplicationModel Model { get; private set; } = null!;
+
+        public DistributedApplicationExecutionContext RunContext { get; private set; } = null!;
+
+        public IServiceProvider Services => _app!.Services;
 
         public async Task InitializeAsync()
         {
@@ -130,6 +227,13 @@ public sealed class ContainersModeModelTests(ContainersModeModelTests.Containers
                 ["--Pipeline:Infrastructure=containers"]);
             _app = await appHost.BuildAsync();
             Model = _app.Services.GetRequiredService<DistributedApplicationModel>();
+            RunContext = _app.Services.GetRequiredService<DistributedApplicationExecutionContext>();
+
+            var kafka = Model.Resources.Single(r => r.Name == "kafka");
+            ResolvedEnvironment.Allocate(kafka, "tcp", KafkaHostPort, "kafka.dev.internal");
+            ResolvedEnvironment.Allocate(kafka, "internal", KafkaInternalHostPort, "kafka.dev.internal");
+            ResolvedEnvironment.Allocate(Model.Resources.Single(r => r.Name == "kafka-ui"), "http", 35493, "kafka-ui.dev.internal");
+            ResolvedEnvironment.Allocate(Model.Resources.Single(r => r.Name == "postgres"), "tcp", 35494, "postgres.dev.internal");
         }
 
         public async Task DisposeAsync()

@@ -14,6 +14,30 @@ public sealed class InfrastructureChoiceTests
     }
 
     [Fact]
+    public void AutoChoosesLocalWhenTheRuntimeLacksAnImageRatherThanPullOnFirstRun()
+    {
+        var choice = InfrastructureChoice.Resolve(null, () => "podman", _ => ["docker.io/confluentinc/confluent-local:8.1.1"]);
+
+        Assert.Equal(InfrastructureMode.Local, choice.Mode);
+        Assert.Contains("does not hold docker.io/confluentinc/confluent-local:8.1.1", choice.Reason);
+        Assert.Contains("Pipeline:Infrastructure=containers", choice.Reason);
+    }
+
+    [Fact]
+    public void AutoChoosesContainersWhenTheRuntimeHoldsEveryImage()
+    {
+        var asked = new List<string>();
+        var choice = InfrastructureChoice.Resolve(null, () => "podman", runtime =>
+        {
+            asked.Add(runtime);
+            return [];
+        });
+
+        Assert.Equal(InfrastructureMode.Containers, choice.Mode);
+        Assert.Equal(["podman"], asked);
+    }
+
+    [Fact]
     public void AutoChoosesLocalWhenNoRuntimeAnswers()
     {
         var choice = InfrastructureChoice.Resolve("auto", () => null);
@@ -25,6 +49,7 @@ public sealed class InfrastructureChoiceTests
     [Theory]
     [InlineData("local", InfrastructureMode.Local)]
     [InlineData("Containers", InfrastructureMode.Containers)]
+    [InlineData("external", InfrastructureMode.External)]
     public void AnExplicitModeIsTakenWithoutProbing(string setting, InfrastructureMode expected)
     {
         var choice = InfrastructureChoice.Resolve(setting, () => throw new InvalidOperationException("must not probe"));
@@ -39,6 +64,6 @@ public sealed class InfrastructureChoiceTests
     {
         var failure = Assert.Throws<InvalidOperationException>(() => InfrastructureChoice.Resolve(setting, () => null));
 
-        Assert.Contains("auto, containers, local", failure.Message);
+        Assert.Contains("auto, containers, local, external", failure.Message);
     }
 }

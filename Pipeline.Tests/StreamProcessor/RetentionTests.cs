@@ -180,7 +180,7 @@ public sealed class RetentionTests
             NullLogger.Instance,
             changelog => watermarks.QueryWatermarkOffsets(changelog, TimeSpan.FromSeconds(10)),
             loss);
-        var stream = StreamConfiguration.CreateStream(blueprint, options, pipeline.Broker.BootstrapServers, NullLoggerFactory.Instance, NullLogger.Instance);
+        var stream = StreamConfiguration.CreateStream(blueprint, options, pipeline.Broker.BootstrapServers, NullLoggerFactory.Instance, logger: NullLogger.Instance);
         stream.StartAsync().GetAwaiter().GetResult();
         return stream;
     }

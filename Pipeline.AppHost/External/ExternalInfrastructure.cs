@@ -1,0 +1,78 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging;
+using Pipeline.AppHost.Infrastructure;
+using Pipeline.AppHost.Kafka;
+using Pipeline.ServiceDefaults.Kafka;
+
+namespace Pipeline.AppHost.External;
+
+/// <summary>
+/// The <c>external</c> mode: an existing Kafka cluster and PostgreSQL, named by the connection
+/// strings <c>kafka</c> and <c>pipelinedb</c> (<c>ConnectionStrings:kafka</c> in the AppHost's
+/// configuration when run; parameters of the manifest when published). Nothing is provisioned
+/// but the topics, which are ensured through the Admin API before any service starts.
+/// </summary>
+internal static class ExternalInfrastructure
+{
+    /// <summary>The replication factor of created topics; default: the broker's own default.</summary>
+    public const string ReplicationFactorKey = "Pipeline:ReplicationFactor";
+
+    public static PipelineInfrastructure Add(IDistributedApplicationBuilder builder, InfrastructureChoice choice, int partitions, string applicationId)
+    {
+        var replicationFactor = builder.Configuration.GetValue(ReplicationFactorKey, KafkaTopicProvisioner.BrokerDefaultReplicationFactor);
+        if (replicationFactor is 0 or < -1)
+        {
+            throw new InvalidOperationException($"{ReplicationFactorKey} must be -1 (the broker's default) or at least 1; it is {replicationFactor}.");
+        }
+
+        var security = KafkaClientSecurity.Read(builder.Configuration);
+        var kafka = builder.AddConnectionString("kafka");
+        var database = builder.AddConnectionString("pipelinedb");
+
+        var healthCheckKey = "kafka-topics";
+        builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(
+            healthCheckKey,
+            services => new KafkaTopicProvisionerHealthCheck(
+                async () => await kafka.Resource.ConnectionStringExpression.GetValueAsync(CancellationToken.None) is { Length: > 0 } bootstrapServers
+                    ? new KafkaTopicProvisioner(new Dictionary<string, string>(security) { ["bootstrap.servers"] = bootstrapServers }, partitions, replicationFactor, applicationId)
+                    : null,
+                services.GetRequiredService<ILoggerFactory>().CreateLogger("Pipeline.AppHost.KafkaTopics")),
+            failureStatus: null,
+            tags: null));
+        kafka.WithHealthCheck(healthCheckKey);
+
+        return new(choice, kafka, database, applicationId);
+    }
+
+    /// <summary>
+    /// Gives a service the AppHost's <c>Kafka:Security</c> settings, secrets through secret
+    /// parameters. Only when run: a deployment sets <c>Kafka__Security__*</c> itself (README, Deploy).
+    /// </summary>
+    public static void ForwardSecurity(IResourceBuilder<ProjectResource> service)
+    {
+        var builder = service.ApplicationBuilder;
+        if (!builder.ExecutionContext.IsRunMode)
+        {
+            return;
+        }
+
+        foreach (var (key, value) in KafkaClientSecurity.Read(builder.Configuration))
+        {
+            var variable = $"Kafka__Security__{key}";
+            if (KafkaClientSecurity.Secret.Contains(key))
+            {
+                var name = $"kafka-{key.Replace('.', '-')}";
+                var parameter = builder.Resources.OfType<ParameterResource>().FirstOrDefault(p => p.Name == name) is { } existing
+                    ? builder.CreateResourceBuilder(existing)
+                    : builder.AddParameter(name, value, secret: true);
+                service.WithEnvironment(variable, parameter);
+            }
+            else
+            {
+                service.WithEnvironment(variable, value);
+            }
+        }
+    }
+}
