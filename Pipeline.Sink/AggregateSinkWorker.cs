@@ -20,6 +20,7 @@ internal sealed partial class AggregateSinkWorker(
     IAggregateWriter writer,
     DeadLetterPublisher deadLetters,
     SinkStatus status,
+    SinkMetrics metrics,
     RecordLoss loss,
     IOptions<SinkOptions> options,
     ILogger<AggregateSinkWorker> logger,
@@ -29,8 +30,8 @@ internal sealed partial class AggregateSinkWorker(
 
     private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
     private readonly SinkConsumer _reader = new(consumer, loss, logger);
-    private readonly SinkOffsets _offsets = new(consumer, status, logger);
-    private readonly SinkBatchWriter _batchWriter = new(writer, timeProvider ?? TimeProvider.System, logger);
+    private readonly SinkOffsets _offsets = new(consumer, status, metrics, logger);
+    private readonly SinkBatchWriter _batchWriter = new(writer, metrics, timeProvider ?? TimeProvider.System, logger);
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         // Consume blocks, so the loop gets a thread of its own rather than one of the pool's.
@@ -114,7 +115,7 @@ internal sealed partial class AggregateSinkWorker(
                 }
                 catch (Exception exception) when (IsRetryable(exception) && !stoppingToken.IsCancellationRequested)
                 {
-                    SinkTelemetry.WriteFailures.Add(1, new KeyValuePair<string, object?>("error.type", ErrorType(exception)));
+                    metrics.WriteFailures.Add(1, new KeyValuePair<string, object?>("error.type", ErrorType(exception)));
                     status.WriteFailed(exception, _time.GetUtcNow());
                     var delay = Backoff(settings, attempt);
                     LogWriteFailed(logger, exception, batch.Count, attempt + 1, delay);

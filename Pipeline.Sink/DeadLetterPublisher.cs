@@ -10,7 +10,7 @@ namespace Pipeline.Sink;
 /// headers, plus headers saying why and where it came from. Returns once the broker has it, so
 /// that the record's offset can be committed.
 /// </summary>
-internal sealed class DeadLetterPublisher(RenewingKafkaProducer<byte[]?, byte[]?> producers, IOptions<SinkOptions> options)
+internal sealed class DeadLetterPublisher(RenewingKafkaProducer<byte[]?, byte[]?> producers, IOptions<SinkOptions> options, SinkMetrics metrics)
 {
     public const string ServiceName = "pipeline-sink";
 
@@ -22,6 +22,6 @@ internal sealed class DeadLetterPublisher(RenewingKafkaProducer<byte[]?, byte[]?
             options.Value.DeadLetterTopic,
             new Message<byte[]?, byte[]?> { Key = source.Message.Key, Value = source.Message.Value, Headers = headers },
             cancellationToken);
-        SinkTelemetry.DeadLetters.Add(1, new KeyValuePair<string, object?>("dead_letter.reason", reason));
+        metrics.DeadLetters.Add(1, new KeyValuePair<string, object?>("dead_letter.reason", reason));
     }
 }

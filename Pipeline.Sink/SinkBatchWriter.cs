@@ -13,7 +13,7 @@ namespace Pipeline.Sink;
 /// When PostgreSQL refuses the data itself, the records are written one by one to find the
 /// culprits, which the batch then dead-letters.
 /// </summary>
-internal sealed partial class SinkBatchWriter(IAggregateWriter writer, TimeProvider time, ILogger logger)
+internal sealed partial class SinkBatchWriter(IAggregateWriter writer, SinkMetrics metrics, TimeProvider time, ILogger logger)
 {
     /// <summary>
     /// Writes the batch's valid records in one transaction. If PostgreSQL refuses the data itself,
@@ -51,13 +51,13 @@ internal sealed partial class SinkBatchWriter(IAggregateWriter writer, TimeProvi
 
     private void Record(AggregateWriteResult result, int records, IEnumerable<(ConsumeResult<byte[]?, byte[]?> Source, AggregateRecord Record)> stored, TimeSpan duration)
     {
-        SinkTelemetry.RowsUpserted.Add(result.TotalsChanged, new KeyValuePair<string, object?>("db.collection.name", "aggregate_totals"));
-        SinkTelemetry.RowsUpserted.Add(result.WindowsChanged, new KeyValuePair<string, object?>("db.collection.name", "window_aggregates"));
-        SinkTelemetry.StaleRecords.Add(result.Stale);
+        metrics.RowsUpserted.Add(result.TotalsChanged, new KeyValuePair<string, object?>("db.collection.name", "aggregate_totals"));
+        metrics.RowsUpserted.Add(result.WindowsChanged, new KeyValuePair<string, object?>("db.collection.name", "window_aggregates"));
+        metrics.StaleRecords.Add(result.Stale);
         if (duration > TimeSpan.Zero)
         {
-            SinkTelemetry.BatchSize.Record(records);
-            SinkTelemetry.BatchDuration.Record(duration.TotalSeconds);
+            metrics.BatchSize.Record(records);
+            metrics.BatchDuration.Record(duration.TotalSeconds);
         }
 
         var now = time.GetUtcNow();
@@ -65,12 +65,12 @@ internal sealed partial class SinkBatchWriter(IAggregateWriter writer, TimeProvi
         {
             if (source.Message.Timestamp.Type != TimestampType.NotAvailable)
             {
-                SinkTelemetry.RecordDelay.Record((now - source.Message.Timestamp.UtcDateTime).TotalSeconds);
+                metrics.RecordDelay.Record((now - source.Message.Timestamp.UtcDateTime).TotalSeconds);
             }
 
             if (EventTime(source.Message.Headers) is { } eventTime)
             {
-                SinkTelemetry.EventFreshness.Record((now - eventTime).TotalSeconds);
+                metrics.EventFreshness.Record((now - eventTime).TotalSeconds);
             }
         }
     }

@@ -30,6 +30,7 @@ internal static class SinkExtensions
 
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<SinkStatus>();
+        builder.Services.AddSingleton(services => new SinkMetrics(services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
         builder.AddRecordLoss(SinkTelemetry.Name, "pipeline.sink");
         builder.Services.AddSingleton<IAggregateWriter>(services => new PostgresAggregateWriter(
             services.GetRequiredService<Npgsql.NpgsqlDataSource>(), services.GetRequiredService<IOptions<SinkOptions>>().Value.AnnounceChanges));

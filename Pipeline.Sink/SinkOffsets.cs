@@ -11,7 +11,7 @@ namespace Pipeline.Sink;
 /// commit can fail while the broker is away; they go with the next one). Only offsets of records
 /// already stored are ever committed, so a crash replays, and never skips.
 /// </summary>
-internal sealed partial class SinkOffsets(IConsumer<byte[]?, byte[]?> consumer, SinkStatus status, ILogger logger)
+internal sealed partial class SinkOffsets(IConsumer<byte[]?, byte[]?> consumer, SinkStatus status, SinkMetrics metrics, ILogger logger)
 {
     private static readonly TimeSpan BrokerQueryTimeout = TimeSpan.FromSeconds(1);
 
@@ -108,7 +108,7 @@ internal sealed partial class SinkOffsets(IConsumer<byte[]?, byte[]?> consumer, 
         }
 
         status.LagMeasured(total);
-        SinkTelemetry.PublishLag(measurements);
+        metrics.PublishLag(measurements);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Committing offsets failed ({KafkaErrorCode}: {KafkaErrorReason}); they are committed with the next batch.")]

@@ -53,7 +53,7 @@ internal sealed partial class WindowRetentionWorker(
 }
 
 /// <summary>The retention job's SQL.</summary>
-internal sealed class WindowRetention(NpgsqlDataSource dataSource)
+internal sealed class WindowRetention(NpgsqlDataSource dataSource, SinkMetrics metrics)
 {
     // ctid picks the exact row versions the index scan found; LIMIT bounds each statement. The
     // ORDER BY (oldest first) keeps the planner on window_aggregates_by_size_and_end even when
@@ -79,7 +79,7 @@ internal sealed class WindowRetention(NpgsqlDataSource dataSource)
             command.Parameters.Add(new NpgsqlParameter<int>("batch_size", batchSize));
             var deleted = await command.ExecuteNonQueryAsync(cancellationToken);
             total += deleted;
-            SinkTelemetry.RowsPruned.Add(deleted, new KeyValuePair<string, object?>("pipeline.window.size", windowSize));
+            metrics.RowsPruned.Add(deleted, new KeyValuePair<string, object?>("pipeline.window.size", windowSize));
             if (deleted < batchSize)
             {
                 return total;

@@ -203,10 +203,11 @@ public sealed class AggregateSinkWorkerTests(SinkDatabase database) : IClassFixt
     {
         using var kafka = new SinkKafka();
         var freshness = new ConcurrentQueue<double>();
+        var sinkMeter = kafka.Metrics.Meter;
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
-            if (ReferenceEquals(instrument.Meter, SinkTelemetry.Meter) && instrument.Name == "pipeline.sink.event.freshness")
+            if (ReferenceEquals(instrument.Meter, sinkMeter) && instrument.Name == "pipeline.sink.event.freshness")
             {
                 l.EnableMeasurementEvents(instrument);
             }

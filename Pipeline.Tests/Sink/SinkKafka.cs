@@ -16,6 +16,7 @@ internal sealed class SinkKafka : IDisposable
 
     private readonly List<IDisposable> _clients = [];
     private RecordLoss? _loss;
+    private SinkMetrics? _metrics;
 
     public SinkKafka()
     {
@@ -60,8 +61,11 @@ internal sealed class SinkKafka : IDisposable
     public Task ProduceRawAsync(byte[]? key, byte[]? value, Headers? headers = null) =>
         Producer.ProduceAsync(Topics.Aggregates, new Message<byte[]?, byte[]?> { Key = key, Value = value, Headers = headers });
 
-    /// <summary>The meter of <see cref="Loss"/>'s instruments, this fixture's own.</summary>
+    /// <summary>The meter of the workers' instruments (<see cref="Metrics"/>, <see cref="Loss"/>), this fixture's own.</summary>
     public System.Diagnostics.Metrics.Meter LossMeter { get; } = new("Pipeline.Tests.Sink." + Guid.NewGuid());
+
+    /// <summary>The instruments of the workers made here.</summary>
+    public SinkMetrics Metrics => _metrics ??= new SinkMetrics(LossMeter);
 
     /// <summary>What the workers made here report as lost.</summary>
     public RecordLoss Loss => _loss ??= new RecordLoss(LossMeter, "pipeline.sink", NullLogger.Instance);
@@ -76,7 +80,7 @@ internal sealed class SinkKafka : IDisposable
         var deadLetterProducer = Track(new ProducerBuilder<byte[]?, byte[]?>(producerConfig).Build());
         var status = new SinkStatus();
         var wrapped = Microsoft.Extensions.Options.Options.Create(options);
-        var worker = new AggregateSinkWorker(consumer, writer, new DeadLetterPublisher(new RenewingKafkaProducer<byte[]?, byte[]?>(_ => deadLetterProducer, NullLogger.Instance), wrapped), status, Loss, wrapped,
+        var worker = new AggregateSinkWorker(consumer, writer, new DeadLetterPublisher(new RenewingKafkaProducer<byte[]?, byte[]?>(_ => deadLetterProducer, NullLogger.Instance), wrapped, Metrics), status, Metrics, Loss, wrapped,
             NullLogger<AggregateSinkWorker>.Instance);
         return (worker, status);
     }

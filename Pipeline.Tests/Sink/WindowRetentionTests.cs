@@ -20,7 +20,7 @@ public sealed class WindowRetentionTests(SinkDatabase database) : IClassFixture<
         await new PostgresAggregateWriter(database.DataSource).WriteAsync(
             [.. expiredMinutes, .. keptMinutes, .. expiredHours, .. keptHours, unlistedSize, totals], default);
         var options = Options.Create(new RetentionOptions { BatchSize = 3, BatchPause = TimeSpan.Zero, Interval = TimeSpan.FromHours(1) });
-        var worker = new WindowRetentionWorker(new WindowRetention(database.DataSource), options, TimeProvider.System, NullLogger<WindowRetentionWorker>.Instance);
+        var worker = new WindowRetentionWorker(new WindowRetention(database.DataSource, new SinkMetrics(new System.Diagnostics.Metrics.Meter("Pipeline.Tests.Retention"))), options, TimeProvider.System, NullLogger<WindowRetentionWorker>.Instance);
 
         await worker.StartAsync(default);
         var remaining = await Eventually.HoldsAsync(() => database.ReadAllAsync("retain-"), rows => rows.Count == 8);
@@ -36,7 +36,7 @@ public sealed class WindowRetentionTests(SinkDatabase database) : IClassFixture<
         var expired = Enumerable.Range(0, 7).Select(i => Window("1m", now.AddDays(-30).AddMinutes(i), TimeSpan.FromMinutes(1)) with { Key = "prune-b" }).ToList();
         await new PostgresAggregateWriter(database.DataSource).WriteAsync(expired, default);
 
-        var deleted = await new WindowRetention(database.DataSource).PruneAsync("1m", now.AddDays(-29), batchSize: 2, TimeSpan.Zero, default);
+        var deleted = await new WindowRetention(database.DataSource, new SinkMetrics(new System.Diagnostics.Metrics.Meter("Pipeline.Tests.Retention"))).PruneAsync("1m", now.AddDays(-29), batchSize: 2, TimeSpan.Zero, default);
 
         Assert.Equal(7, deleted);
         Assert.Empty(await database.ReadAllAsync("prune-b"));

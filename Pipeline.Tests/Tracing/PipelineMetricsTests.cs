@@ -18,10 +18,11 @@ public sealed class PipelineMetricsTests(InProcessPipeline pipeline)
     public async Task AnEventsFreshnessIsMeasuredWhenItsAggregatesAreStoredAndTheProcessorReportsItsLag()
     {
         var freshness = new ConcurrentQueue<double>();
+        var sinkMeter = pipeline.Sink.Services.GetRequiredService<SinkMetrics>().Meter;
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
-            if (ReferenceEquals(instrument.Meter, SinkTelemetry.Meter) && instrument.Name == "pipeline.sink.event.freshness")
+            if (ReferenceEquals(instrument.Meter, sinkMeter) && instrument.Name == "pipeline.sink.event.freshness")
             {
                 l.EnableMeasurementEvents(instrument);
             }

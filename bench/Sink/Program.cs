@@ -370,8 +370,9 @@ internal static class Freshness
         SinkExtensions.ConfigureDeadLetterProducer(producerConfig);
         using var deadLetters = new RenewingKafkaProducer<byte[]?, byte[]?>(_ => new ProducerBuilder<byte[]?, byte[]?>(producerConfig).Build(), NullLogger.Instance);
         using var logs = LoggerFactory.Create(logging => logging.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning));
-        var worker = new AggregateSinkWorker(consumer, new PostgresAggregateWriter(dataSource), new DeadLetterPublisher(deadLetters, options),
-            new SinkStatus(), new RecordLoss(new System.Diagnostics.Metrics.Meter("bench-sink"), "pipeline.sink", logs.CreateLogger("bench")), options, logs.CreateLogger<AggregateSinkWorker>());
+        var sinkMetrics = new SinkMetrics(new System.Diagnostics.Metrics.Meter("bench-sink"));
+        var worker = new AggregateSinkWorker(consumer, new PostgresAggregateWriter(dataSource), new DeadLetterPublisher(deadLetters, options, sinkMetrics),
+            new SinkStatus(), sinkMetrics, new RecordLoss(new System.Diagnostics.Metrics.Meter("bench-sink"), "pipeline.sink", logs.CreateLogger("bench")), options, logs.CreateLogger<AggregateSinkWorker>());
 
         // Per key, the versions sent and when, in order; a notification of version v makes every version up to v visible.
         var sent = new ConcurrentDictionary<string, ConcurrentQueue<(long Version, long At)>>();
