@@ -163,4 +163,3 @@ internal sealed class SteadyPollingConsumer(
         inner.Dispose();
     }
 }
-

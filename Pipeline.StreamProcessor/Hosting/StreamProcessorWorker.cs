@@ -1,4 +1,6 @@
 using Microsoft.Extensions.Options;
+using Polly;
+using Polly.Retry;
 using Pipeline.ServiceDefaults.Kafka;
 using Pipeline.StreamProcessor.Aggregation;
 using Pipeline.StreamProcessor.Configuration;
@@ -9,7 +11,7 @@ namespace Pipeline.StreamProcessor.Hosting;
 
 /// <summary>
 /// Owns the Streamiz application: starts it, reports its state, closes it cleanly on shutdown
-/// (a last commit), and starts a fresh one with growing back-off if it fails.
+/// (a last commit), and starts a fresh one with growing back-off (Polly) if it fails.
 /// </summary>
 internal sealed class StreamProcessorWorker(
     IOptions<StreamProcessorOptions> options,
@@ -21,8 +23,6 @@ internal sealed class StreamProcessorWorker(
     ILoggerFactory loggerFactory,
     ILogger<StreamProcessorWorker> logger) : BackgroundService
 {
-    private static readonly TimeSpan MaxRestartDelay = TimeSpan.FromSeconds(30);
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var settings = options.Value;
@@ -30,56 +30,81 @@ internal sealed class StreamProcessorWorker(
         using var watermarks = ChangelogWatermarks.Create(configuration, settings.ApplicationId);
         var blueprint = new AggregatorBlueprint(
             AggregationSettings.From(aggregation.Value), metrics, loggerFactory.CreateLogger<EventAggregator>(), watermarks.Query, loss);
-        var restartDelay = TimeSpan.FromSeconds(1);
 
-        while (!stoppingToken.IsCancellationRequested)
+        // A stream that stops (ERROR, or a start that fails) is started afresh after 1 s, 2 s, 4 s … up to 30 s.
+        var restarts = new ResiliencePipelineBuilder()
+            .AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = arguments => ValueTask.FromResult(
+                    arguments.Outcome.Exception is { } exception && exception is not OperationCanceledException && !stoppingToken.IsCancellationRequested),
+                MaxRetryAttempts = int.MaxValue,
+                BackoffType = DelayBackoffType.Exponential,
+                Delay = TimeSpan.FromSeconds(1),
+                MaxDelay = TimeSpan.FromSeconds(30),
+                UseJitter = false,
+                OnRetry = arguments =>
+                {
+                    if (arguments.Outcome.Exception is StreamStoppedException stopped)
+                    {
+                        Log.Restarting(logger, stopped.State, arguments.RetryDelay);
+                    }
+                    else
+                    {
+                        Log.StartFailed(logger, arguments.Outcome.Exception!);
+                    }
+
+                    return default;
+                },
+            })
+            .Build();
+
+        try
         {
-            Log.Starting(logger, settings.ApplicationId, bootstrapServers, settings.Threads, settings.Guarantee.ToString(), settings.StateStore.ToString());
-            var stopped = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-            var stream = StreamConfiguration.CreateStream(blueprint, settings, bootstrapServers, loggerFactory,
-                KafkaClientSecurity.Read(configuration), logger);
-            stream.StateChanged += (oldState, newState) =>
-            {
-                status.Set(newState.ToString());
-                Log.StateChanged(logger, oldState.ToString(), newState.ToString());
-                if (newState == KafkaStream.State.ERROR || newState == KafkaStream.State.NOT_RUNNING)
-                {
-                    stopped.TrySetResult(newState.ToString());
-                }
-            };
-
-            try
-            {
-                await stream.StartAsync();
-                var finished = await Task.WhenAny(stopped.Task, Task.Delay(Timeout.Infinite, stoppingToken));
-                if (finished != stopped.Task)
-                {
-                    return;
-                }
-
-                Log.Restarting(logger, await stopped.Task, restartDelay);
-            }
-            catch (Exception exception) when (exception is not OperationCanceledException)
-            {
-                Log.StartFailed(logger, exception);
-            }
-            finally
-            {
-                // Blocks until the stream threads have committed and stopped.
-                await Task.Run(stream.Dispose, CancellationToken.None);
-                status.Set(stoppingToken.IsCancellationRequested ? "NOT_RUNNING" : "ERROR");
-            }
-
-            try
-            {
-                await Task.Delay(restartDelay, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-
-            restartDelay = TimeSpan.FromTicks(Math.Min(restartDelay.Ticks * 2, MaxRestartDelay.Ticks));
+            await restarts.ExecuteAsync(token => RunOnceAsync(blueprint, settings, bootstrapServers, token), stoppingToken);
         }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping.
+        }
+    }
+
+    /// <summary>Runs one Streamiz application until the host stops (returns) or the stream stops by itself (throws).</summary>
+    private async ValueTask RunOnceAsync(AggregatorBlueprint blueprint, StreamProcessorOptions settings, string bootstrapServers, CancellationToken stoppingToken)
+    {
+        Log.Starting(logger, settings.ApplicationId, bootstrapServers, settings.Threads, settings.Guarantee.ToString(), settings.StateStore.ToString());
+        var stopped = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var stream = StreamConfiguration.CreateStream(blueprint, settings, bootstrapServers, loggerFactory,
+            KafkaClientSecurity.Read(configuration), logger);
+        stream.StateChanged += (oldState, newState) =>
+        {
+            status.Set(newState.ToString());
+            Log.StateChanged(logger, oldState.ToString(), newState.ToString());
+            if (newState == KafkaStream.State.ERROR || newState == KafkaStream.State.NOT_RUNNING)
+            {
+                stopped.TrySetResult(newState.ToString());
+            }
+        };
+
+        try
+        {
+            await stream.StartAsync();
+            var finished = await Task.WhenAny(stopped.Task, Task.Delay(Timeout.Infinite, stoppingToken));
+            if (finished == stopped.Task)
+            {
+                throw new StreamStoppedException(await stopped.Task);
+            }
+        }
+        finally
+        {
+            // Blocks until the stream threads have committed and stopped.
+            await Task.Run(stream.Dispose, CancellationToken.None);
+            status.Set(stoppingToken.IsCancellationRequested ? "NOT_RUNNING" : "ERROR");
+        }
+    }
+
+    /// <summary>The Streamiz application stopped by itself, in <paramref name="state"/>.</summary>
+    private sealed class StreamStoppedException(string state) : Exception($"The stream processor stopped in state {state}.")
+    {
+        public string State { get; } = state;
     }
 }
