@@ -6,7 +6,7 @@ using Polly.Retry;
 namespace Pipeline.Migrator;
 
 /// <summary>How the migrator reaches the database.</summary>
-internal static class MigratorConnection
+internal static partial class MigratorConnection
 {
     /// <summary>The connection string name, the same in every infrastructure mode.</summary>
     public const string Name = "pipelinedb";
@@ -28,7 +28,7 @@ internal static class MigratorConnection
                 UseJitter = false,
                 OnRetry = arguments =>
                 {
-                    logger.LogWarning("The database is not reachable yet ({Reason}); retrying in {Delay}.", arguments.Outcome.Exception!.Message, arguments.RetryDelay);
+                    LogUnreachable(logger, arguments.Outcome.Exception!.Message, arguments.RetryDelay);
                     return default;
                 },
             })
@@ -38,4 +38,7 @@ internal static class MigratorConnection
 
     private static bool IsUnreachable(Exception exception) =>
         exception is NpgsqlException { IsTransient: true } || exception.InnerException is NpgsqlException { IsTransient: true };
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The database is not reachable yet ({Reason}); retrying in {Delay}.")]
+    private static partial void LogUnreachable(ILogger logger, string reason, TimeSpan delay);
 }

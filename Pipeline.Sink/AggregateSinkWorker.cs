@@ -182,6 +182,8 @@ internal sealed partial class AggregateSinkWorker(
         return spans;
     }
 
+    // Worked out here rather than by a Polly retry strategy (the one backoff elsewhere): the wait
+    // must keep polling the paused consumer so that it stays in its group, which a Polly delay cannot.
     private static TimeSpan Backoff(SinkOptions settings, int attempt)
     {
         var exponential = settings.RetryInitialDelay.TotalMilliseconds * Math.Pow(2, Math.Min(attempt, 20));

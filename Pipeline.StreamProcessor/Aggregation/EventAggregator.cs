@@ -53,7 +53,7 @@ internal sealed record AggregatorBlueprint(
 /// its newest closed window per size, so a late event is refused for good, also after a restart.
 /// </para>
 /// </summary>
-internal sealed class EventAggregator : ITransformer<SourceKey, byte[], byte[], ProcessorOutput>
+internal sealed partial class EventAggregator : ITransformer<SourceKey, byte[], byte[], ProcessorOutput>
 {
     private const string StreamTimeRecord = "mstream-time";
     private const string ServiceName = "pipeline-stream-processor";
@@ -273,7 +273,7 @@ internal sealed class EventAggregator : ITransformer<SourceKey, byte[], byte[], 
 
         // Only now: a task whose state was refused above must never get past this point.
         _recovered = true;
-        Log.Recovered(Blueprint.Logger, _context.Id.ToString(), keyCount, _windows.Waiting, _updates.Pending, _eventIds.Remembered);
+        LogRecovered(Blueprint.Logger, _context.Id.ToString(), keyCount, _windows.Waiting, _updates.Pending, _eventIds.Remembered);
     }
 
     private void DeadLetter(Record<SourceKey, byte[]> record, Rejection rejection)
@@ -282,6 +282,12 @@ internal sealed class EventAggregator : ITransformer<SourceKey, byte[], byte[], 
         _context.SetHeaders(DeadLetterRecords.Headers(record.Headers, source, ServiceName, rejection.Reason, rejection.Detail));
         _context.Forward(record.Key.Bytes!, new ProcessorOutput(Topics.DeadLetter, record.Value));
         Metrics.DeadLettered.Add(1, new KeyValuePair<string, object?>("dead_letter.reason", rejection.Reason));
-        Log.DeadLettered(Blueprint.Logger, source.Topic, source.Partition.Value, source.Offset.Value, rejection.Reason, rejection.Detail);
+        LogDeadLettered(Blueprint.Logger, source.Topic, source.Partition.Value, source.Offset.Value, rejection.Reason, rejection.Detail);
     }
+
+    [LoggerMessage(1, LogLevel.Warning, "Dead-lettered the record at {Topic}[{Partition}]@{Offset}: {Reason} ({Detail})")]
+    private static partial void LogDeadLettered(ILogger logger, string topic, int partition, long offset, string reason, string detail);
+
+    [LoggerMessage(2, LogLevel.Information, "Task {TaskId} recovered {KeyCount} keys from its store: {ClosingWindows} open windows, {PendingUpdates} updates to emit, {EventIds} event ids remembered")]
+    private static partial void LogRecovered(ILogger logger, string taskId, int keyCount, int closingWindows, int pendingUpdates, int eventIds);
 }

@@ -13,7 +13,7 @@ namespace Pipeline.StreamProcessor.Hosting;
 /// Owns the Streamiz application: starts it, reports its state, closes it cleanly on shutdown
 /// (a last commit), and starts a fresh one with growing back-off (Polly) if it fails.
 /// </summary>
-internal sealed class StreamProcessorWorker(
+internal sealed partial class StreamProcessorWorker(
     IOptions<StreamProcessorOptions> options,
     IOptions<AggregationOptions> aggregation,
     IConfiguration configuration,
@@ -46,11 +46,11 @@ internal sealed class StreamProcessorWorker(
                 {
                     if (arguments.Outcome.Exception is StreamStoppedException stopped)
                     {
-                        Log.Restarting(logger, stopped.State, arguments.RetryDelay);
+                        LogRestarting(logger, stopped.State, arguments.RetryDelay);
                     }
                     else
                     {
-                        Log.StartFailed(logger, arguments.Outcome.Exception!);
+                        LogStartFailed(logger, arguments.Outcome.Exception!);
                     }
 
                     return default;
@@ -71,14 +71,14 @@ internal sealed class StreamProcessorWorker(
     /// <summary>Runs one Streamiz application until the host stops (returns) or the stream stops by itself (throws).</summary>
     private async ValueTask RunOnceAsync(AggregatorBlueprint blueprint, StreamProcessorOptions settings, string bootstrapServers, CancellationToken stoppingToken)
     {
-        Log.Starting(logger, settings.ApplicationId, bootstrapServers, settings.Threads, settings.Guarantee.ToString(), settings.StateStore.ToString());
+        LogStarting(logger, settings.ApplicationId, bootstrapServers, settings.Threads, settings.Guarantee.ToString(), settings.StateStore.ToString());
         var stopped = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         var stream = StreamConfiguration.CreateStream(blueprint, settings, bootstrapServers, loggerFactory,
             KafkaClientSecurity.Read(configuration), logger);
         stream.StateChanged += (oldState, newState) =>
         {
             status.Set(newState.ToString());
-            Log.StateChanged(logger, oldState.ToString(), newState.ToString());
+            LogStateChanged(logger, oldState.ToString(), newState.ToString());
             if (newState == KafkaStream.State.ERROR || newState == KafkaStream.State.NOT_RUNNING)
             {
                 stopped.TrySetResult(newState.ToString());
@@ -101,6 +101,18 @@ internal sealed class StreamProcessorWorker(
             status.Set(stoppingToken.IsCancellationRequested ? "NOT_RUNNING" : "ERROR");
         }
     }
+
+    [LoggerMessage(3, LogLevel.Information, "Stream processor state changed from {OldState} to {NewState}")]
+    private static partial void LogStateChanged(ILogger logger, string oldState, string newState);
+
+    [LoggerMessage(4, LogLevel.Critical, "The stream processor stopped in state {State}; restarting it in {Delay}")]
+    private static partial void LogRestarting(ILogger logger, string state, TimeSpan delay);
+
+    [LoggerMessage(5, LogLevel.Information, "Starting the stream processor {ApplicationId} on {BootstrapServers} with {Threads} thread(s), {Guarantee}, {StateStore} state")]
+    private static partial void LogStarting(ILogger logger, string applicationId, string bootstrapServers, int threads, string guarantee, string stateStore);
+
+    [LoggerMessage(7, LogLevel.Critical, "The stream processor failed to start")]
+    private static partial void LogStartFailed(ILogger logger, Exception exception);
 
     /// <summary>The Streamiz application stopped by itself, in <paramref name="state"/>.</summary>
     private sealed class StreamStoppedException(string state) : Exception($"The stream processor stopped in state {state}.")
