@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Npgsql;
 using Polly;
 using Polly.Retry;
+using Pipeline.Contracts;
 
 namespace Pipeline.Migrator;
 
@@ -9,7 +10,7 @@ namespace Pipeline.Migrator;
 internal static partial class MigratorConnection
 {
     /// <summary>The connection string name, the same in every infrastructure mode.</summary>
-    public const string Name = "pipelinedb";
+    public const string Name = ConnectionNames.Database;
 
     /// <summary>
     /// Retries while the server cannot be reached at all (a database that is still starting);

@@ -1,6 +1,6 @@
 using System.Text;
 using System.Text.Json;
-using Pipeline.ServiceDefaults.Contracts;
+using Pipeline.Contracts;
 
 namespace Pipeline.Sink;
 

@@ -1,6 +1,6 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.Options;
-using Pipeline.ServiceDefaults.Contracts;
+using Pipeline.Contracts;
 using Pipeline.ServiceDefaults.Kafka;
 
 namespace Pipeline.Sink;

@@ -1,6 +1,6 @@
 using Npgsql;
 using NpgsqlTypes;
-using Pipeline.ServiceDefaults.Contracts;
+using Pipeline.Contracts;
 
 namespace Pipeline.Sink;
 

@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Text;
 using Confluent.Kafka;
 using Npgsql;
-using Pipeline.ServiceDefaults.Contracts;
+using Pipeline.Contracts;
 
 namespace Pipeline.Sink;
 

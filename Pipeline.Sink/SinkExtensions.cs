@@ -2,6 +2,7 @@ using Confluent.Kafka;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Pipeline.ServiceDefaults.Kafka;
+using Pipeline.Contracts;
 
 namespace Pipeline.Sink;
 
@@ -9,7 +10,7 @@ namespace Pipeline.Sink;
 internal static class SinkExtensions
 {
     /// <summary>The connection string name of the pipeline's database.</summary>
-    public const string DatabaseConnectionName = "pipelinedb";
+    public const string DatabaseConnectionName = ConnectionNames.Database;
 
     public static IHostApplicationBuilder AddAggregateSink(this IHostApplicationBuilder builder)
     {

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Pipeline.Api.Aggregates;
+using Pipeline.Contracts;
 
 namespace Microsoft.Extensions.Hosting;
 
@@ -7,7 +8,7 @@ namespace Microsoft.Extensions.Hosting;
 public static class AggregateQueriesExtensions
 {
     /// <summary>The connection string name of the pipeline's database.</summary>
-    public const string DatabaseConnectionName = "pipelinedb";
+    public const string DatabaseConnectionName = ConnectionNames.Database;
 
     /// <summary>
     /// Adds the <c>pipelinedb</c> data source (Aspire.Npgsql: pooling, health check, traces and

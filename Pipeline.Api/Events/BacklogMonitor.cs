@@ -3,7 +3,7 @@ using System.Globalization;
 using Confluent.Kafka;
 using Microsoft.Extensions.Options;
 using Pipeline.Api.Http;
-using Pipeline.ServiceDefaults.Contracts;
+using Pipeline.Contracts;
 using Pipeline.ServiceDefaults.Kafka;
 
 namespace Pipeline.Api.Events;

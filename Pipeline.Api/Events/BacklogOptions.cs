@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Options;
-using Pipeline.ServiceDefaults.Contracts;
+using Pipeline.Contracts;
 
 namespace Pipeline.Api.Events;
 

@@ -4,7 +4,7 @@ using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Pipeline.Api.Http;
-using Pipeline.ServiceDefaults.Contracts;
+using Pipeline.Contracts;
 
 namespace Pipeline.Api.Events;
 

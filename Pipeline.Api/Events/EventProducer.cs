@@ -2,7 +2,7 @@ using System.Diagnostics;
 using Confluent.Kafka;
 using Microsoft.Extensions.Options;
 using Pipeline.Api.Http;
-using Pipeline.ServiceDefaults.Contracts;
+using Pipeline.Contracts;
 using Pipeline.ServiceDefaults.Kafka;
 
 namespace Pipeline.Api.Events;

@@ -1,5 +1,5 @@
 using Pipeline.AppHost.Infrastructure;
-using Pipeline.ServiceDefaults.Contracts;
+using Pipeline.Contracts;
 
 namespace Pipeline.AppHost.Containers;
 
@@ -11,7 +11,7 @@ internal static class ContainerInfrastructure
         var images = ContainerImages.From(builder.Configuration);
 
         // A real broker creates Streamiz's internal topics on request; only the pipeline's own are made here.
-        var kafka = builder.AddKafkaContainer("kafka", images.Kafka, partitions, Topics.All);
+        var kafka = builder.AddKafkaContainer(ConnectionNames.Kafka, images.Kafka, partitions, Topics.All);
         builder.AddKafkaUi("kafka-ui", images.KafkaUi, kafka);
 
         var postgres = builder.AddPostgres("postgres");
@@ -21,7 +21,7 @@ internal static class ContainerInfrastructure
             postgres.WithImage(images.Postgres.Repository, images.Postgres.Tag).WithImageRegistry(images.Postgres.Registry);
         }
 
-        var database = postgres.AddDatabase("pipelinedb");
+        var database = postgres.AddDatabase(ConnectionNames.Database);
 
         return new(choice, AsConnectionString(builder, kafka), AsConnectionString(builder, database), applicationId);
     }

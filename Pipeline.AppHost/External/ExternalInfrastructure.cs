@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Pipeline.AppHost.Infrastructure;
 using Pipeline.AppHost.Kafka;
 using Pipeline.ServiceDefaults.Kafka;
+using Pipeline.Contracts;
 
 namespace Pipeline.AppHost.External;
 
@@ -28,8 +29,8 @@ internal static class ExternalInfrastructure
         }
 
         var security = KafkaClientSecurity.Read(builder.Configuration);
-        var kafka = builder.AddConnectionString("kafka");
-        var database = builder.AddConnectionString("pipelinedb");
+        var kafka = builder.AddConnectionString(ConnectionNames.Kafka);
+        var database = builder.AddConnectionString(ConnectionNames.Database);
 
         var healthCheckKey = "kafka-topics";
         builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(

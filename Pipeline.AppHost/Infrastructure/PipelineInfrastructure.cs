@@ -5,7 +5,7 @@ using Pipeline.AppHost.Containers;
 using Pipeline.AppHost.External;
 using Pipeline.AppHost.Kafka;
 using Pipeline.AppHost.Postgres;
-using Pipeline.ServiceDefaults.Contracts;
+using Pipeline.Contracts;
 
 namespace Pipeline.AppHost.Infrastructure;
 
@@ -113,8 +113,8 @@ public static class PipelineInfrastructureExtensions
     {
         // The local broker cannot create topics on request, so Streamiz's internal topics are made up front too.
         IReadOnlyList<string> topics = [.. Topics.All, .. StreamProcessorTopology.InternalTopics(applicationId)];
-        var kafka = builder.AddLocalKafka("kafka", partitions, topics);
-        var database = builder.AddLocalPostgres("postgres").AddDatabase("pipelinedb");
+        var kafka = builder.AddLocalKafka(ConnectionNames.Kafka, partitions, topics);
+        var database = builder.AddLocalPostgres("postgres").AddDatabase(ConnectionNames.Database);
         var processorState = LocalProcessorStateDirectory.Create(builder);
 
         return new(choice, AsConnectionString(builder, kafka), AsConnectionString(builder, database), applicationId, processorState);

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Confluent.Kafka;
-using Pipeline.ServiceDefaults.Contracts;
+using Pipeline.Contracts;
 
 namespace Pipeline.ServiceDefaults.Kafka;
 

@@ -117,5 +117,5 @@ public static class KafkaClientExtensions
             "Kafka client error {KafkaErrorCode}: {KafkaErrorReason}", error.Code, error.Reason);
 
     // The health checks ask for the metadata of a topic every service uses.
-    private const string HealthTopic = Pipeline.ServiceDefaults.Contracts.Topics.Events;
+    private const string HealthTopic = Pipeline.Contracts.Topics.Events;
 }

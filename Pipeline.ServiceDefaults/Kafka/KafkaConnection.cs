@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Configuration;
+using Pipeline.Contracts;
 
 namespace Pipeline.ServiceDefaults.Kafka;
 
@@ -10,7 +11,7 @@ namespace Pipeline.ServiceDefaults.Kafka;
 public static class KafkaConnection
 {
     /// <summary>The connection name every service uses for the pipeline's broker.</summary>
-    public const string DefaultName = "kafka";
+    public const string DefaultName = ConnectionNames.Kafka;
 
     /// <summary>The bootstrap servers of the named connection; a clear error when it is missing.</summary>
     public static string GetBootstrapServers(IConfiguration configuration, string connectionName = DefaultName)

@@ -1,4 +1,4 @@
-using Pipeline.ServiceDefaults.Contracts;
+using Pipeline.Contracts;
 using Pipeline.StreamProcessor.Configuration;
 using Streamiz.Kafka.Net;
 using Streamiz.Kafka.Net.Processors.Public;

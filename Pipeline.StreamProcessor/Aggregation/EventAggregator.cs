@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using Confluent.Kafka;
-using Pipeline.ServiceDefaults.Contracts;
+using Pipeline.Contracts;
 using Pipeline.ServiceDefaults.Kafka;
 using Pipeline.StreamProcessor.Configuration;
 using Pipeline.StreamProcessor.Telemetry;

@@ -1,6 +1,6 @@
 using System.Globalization;
 using Confluent.Kafka;
-using Pipeline.ServiceDefaults.Contracts;
+using Pipeline.Contracts;
 using Pipeline.ServiceDefaults.Kafka;
 
 namespace Pipeline.StreamProcessor.Aggregation;

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text;
-using Pipeline.ServiceDefaults.Contracts;
+using Pipeline.Contracts;
 
 namespace Pipeline.Tests.Api;
 

@@ -1,6 +1,6 @@
 using Confluent.Kafka;
 using Pipeline.AppHost.Kafka;
-using Pipeline.ServiceDefaults.Contracts;
+using Pipeline.Contracts;
 
 namespace Pipeline.Tests.Api;
 

@@ -8,7 +8,7 @@ using Confluent.Kafka;
 using Microsoft.Extensions.DependencyInjection;
 using Pipeline.AppHost.Kafka;
 using Pipeline.LoadGenerator;
-using Pipeline.ServiceDefaults.Contracts;
+using Pipeline.Contracts;
 
 namespace Pipeline.Tests.AppHost;
 

@@ -3,7 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Aspire.Hosting.Testing;
 using Confluent.Kafka;
-using Pipeline.ServiceDefaults.Contracts;
+using Pipeline.Contracts;
 
 namespace Pipeline.Tests.AppHost;
 

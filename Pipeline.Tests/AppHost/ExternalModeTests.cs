@@ -8,7 +8,7 @@ using Microsoft.Extensions.Logging;
 using Pipeline.Api.Aggregates;
 using Pipeline.AppHost.Kafka;
 using Pipeline.AppHost.Postgres;
-using Pipeline.ServiceDefaults.Contracts;
+using Pipeline.Contracts;
 
 namespace Pipeline.Tests.AppHost;
 

@@ -6,7 +6,7 @@ using Aspire.Hosting.Testing;
 using Confluent.Kafka;
 using Microsoft.Extensions.DependencyInjection;
 using Pipeline.AppHost.Kafka;
-using Pipeline.ServiceDefaults.Contracts;
+using Pipeline.Contracts;
 
 namespace Pipeline.Tests.AppHost;
 

@@ -4,7 +4,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Pipeline.Api.Events;
 using Pipeline.Api.Http;
-using Pipeline.ServiceDefaults.Contracts;
+using Pipeline.Contracts;
 using Pipeline.Tests.StreamProcessor;
 
 namespace Pipeline.Tests.Contracts;

@@ -6,7 +6,7 @@ using Npgsql;
 using Pipeline.Api.Aggregates;
 using Pipeline.AppHost.Postgres;
 using Pipeline.Migrator;
-using Pipeline.ServiceDefaults.Contracts;
+using Pipeline.Contracts;
 using Pipeline.Sink;
 using Pipeline.Tests.Sink;
 

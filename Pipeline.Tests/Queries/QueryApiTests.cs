@@ -5,7 +5,7 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Pipeline.Api.Aggregates;
-using Pipeline.ServiceDefaults.Contracts;
+using Pipeline.Contracts;
 using static Pipeline.Tests.Queries.QueryData;
 
 namespace Pipeline.Tests.Queries;

@@ -7,7 +7,7 @@ using System.Text;
 using Confluent.Kafka;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Npgsql;
-using Pipeline.ServiceDefaults.Contracts;
+using Pipeline.Contracts;
 using Pipeline.Sink;
 using static Pipeline.Tests.Sink.Aggregates;
 

@@ -1,5 +1,5 @@
 using Npgsql;
-using Pipeline.ServiceDefaults.Contracts;
+using Pipeline.Contracts;
 using Pipeline.Sink;
 using static Pipeline.Tests.Sink.Aggregates;
 

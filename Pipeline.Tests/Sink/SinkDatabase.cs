@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using Pipeline.AppHost.Postgres;
 using Pipeline.Migrator;
-using Pipeline.ServiceDefaults.Contracts;
+using Pipeline.Contracts;
 
 namespace Pipeline.Tests.Sink;
 

@@ -1,7 +1,7 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Pipeline.AppHost.Kafka;
-using Pipeline.ServiceDefaults.Contracts;
+using Pipeline.Contracts;
 using Pipeline.Sink;
 using Pipeline.Tests.StreamProcessor;
 using static Pipeline.Tests.Sink.Aggregates;

@@ -1,4 +1,4 @@
-using Pipeline.ServiceDefaults.Contracts;
+using Pipeline.Contracts;
 using Pipeline.StreamProcessor.Configuration;
 
 namespace Pipeline.Tests.StreamProcessor;

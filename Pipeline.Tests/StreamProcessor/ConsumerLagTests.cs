@@ -1,7 +1,7 @@
 using System.Diagnostics.Metrics;
 using Confluent.Kafka;
 using Pipeline.AppHost.Kafka;
-using Pipeline.ServiceDefaults.Contracts;
+using Pipeline.Contracts;
 using Pipeline.StreamProcessor.Hosting;
 using Pipeline.StreamProcessor.Telemetry;
 

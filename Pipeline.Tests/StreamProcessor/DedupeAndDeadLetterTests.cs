@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using Confluent.Kafka;
-using Pipeline.ServiceDefaults.Contracts;
+using Pipeline.Contracts;
 using Pipeline.ServiceDefaults.Kafka;
 using Pipeline.StreamProcessor.Configuration;
 using Pipeline.StreamProcessor.Telemetry;

@@ -1,6 +1,6 @@
 using System.Net;
 using Pipeline.AppHost.Kafka;
-using Pipeline.ServiceDefaults.Contracts;
+using Pipeline.Contracts;
 
 namespace Pipeline.Tests.StreamProcessor;
 

@@ -78,7 +78,7 @@ public sealed class KillNineTests
         Assert.False(survivor.HasExited);
     }
 
-    private static string Report(AggregatesReader reader, Dictionary<Pipeline.ServiceDefaults.Contracts.AggregateId, (long, double, double, double)> truth, LocalPipeline pipeline, IEnumerable<ProcessorProcess> processes) =>
+    private static string Report(AggregatesReader reader, Dictionary<Pipeline.Contracts.AggregateId, (long, double, double, double)> truth, LocalPipeline pipeline, IEnumerable<ProcessorProcess> processes) =>
         $"{pipeline.Sent.Count} events sent, {reader.Records} aggregate records read; differences:{Environment.NewLine}" +
         string.Join(Environment.NewLine, reader.Differences(truth).Take(15)) + Environment.NewLine +
         string.Join(Environment.NewLine, processes.Select(process => process.Output));

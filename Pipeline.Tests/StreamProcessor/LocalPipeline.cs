@@ -1,7 +1,7 @@
 using System.Text;
 using Confluent.Kafka;
 using Pipeline.AppHost.Kafka;
-using Pipeline.ServiceDefaults.Contracts;
+using Pipeline.Contracts;
 
 namespace Pipeline.Tests.StreamProcessor;
 

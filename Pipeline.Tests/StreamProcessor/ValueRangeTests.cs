@@ -1,5 +1,5 @@
 using System.Text;
-using Pipeline.ServiceDefaults.Contracts;
+using Pipeline.Contracts;
 
 namespace Pipeline.Tests.StreamProcessor;
 

@@ -4,7 +4,7 @@ using System.Text;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Pipeline.Api.Http;
-using Pipeline.ServiceDefaults.Contracts;
+using Pipeline.Contracts;
 using Pipeline.ServiceDefaults.Kafka;
 using Pipeline.Sink;
 using Pipeline.StreamProcessor.Telemetry;

@@ -11,7 +11,7 @@ using Pipeline.AppHost.Kafka;
 using Pipeline.AppHost.Postgres;
 using Pipeline.Bench;
 using Pipeline.Bench.Ingest;
-using Pipeline.ServiceDefaults.Contracts;
+using Pipeline.Contracts;
 
 var settings = BenchSettings.Parse(args);
 Console.WriteLine($"Ingest benchmark: {Environment.ProcessorCount} cores, .NET {Environment.Version}, librdkafka {Library.VersionString}");

@@ -10,7 +10,7 @@ using Confluent.Kafka;
 using Microsoft.Extensions.Logging.Abstractions;
 using Pipeline.AppHost.Kafka;
 using Pipeline.Bench;
-using Pipeline.ServiceDefaults.Contracts;
+using Pipeline.Contracts;
 using Pipeline.StreamProcessor.Aggregation;
 using Pipeline.StreamProcessor.Configuration;
 using Pipeline.StreamProcessor.Hosting;

@@ -13,7 +13,7 @@ using Pipeline.AppHost.Kafka;
 using Pipeline.AppHost.Postgres;
 using Pipeline.Bench;
 using Pipeline.Migrator;
-using Pipeline.ServiceDefaults.Contracts;
+using Pipeline.Contracts;
 using Pipeline.Sink;
 
 // Sink benchmark: rows per second stored by the sink's upsert against a one-statement-per-row

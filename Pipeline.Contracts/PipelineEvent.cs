@@ -1,4 +1,4 @@
-namespace Pipeline.ServiceDefaults.Contracts;
+namespace Pipeline.Contracts;
 
 /// <summary>
 /// One accepted event as it travels on <see cref="Topics.Events"/>: the record key is

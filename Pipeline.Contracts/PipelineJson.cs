@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace Pipeline.ServiceDefaults.Contracts;
+namespace Pipeline.Contracts;
 
 /// <summary>The one JSON shape of every message the pipeline puts on Kafka: camelCase, strict on read.</summary>
 public static class PipelineJson

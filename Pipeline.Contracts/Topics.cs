@@ -1,4 +1,4 @@
-namespace Pipeline.ServiceDefaults.Contracts;
+namespace Pipeline.Contracts;
 
 /// <summary>The Kafka topics the pipeline's services talk through.</summary>
 public static class Topics

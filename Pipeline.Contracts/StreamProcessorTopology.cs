@@ -1,4 +1,4 @@
-namespace Pipeline.ServiceDefaults.Contracts;
+namespace Pipeline.Contracts;
 
 /// <summary>
 /// The names Streamiz derives its internal topics from. They live here because a broker

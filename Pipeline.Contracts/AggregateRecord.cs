@@ -1,4 +1,4 @@
-namespace Pipeline.ServiceDefaults.Contracts;
+namespace Pipeline.Contracts;
 
 /// <summary>The window sizes an aggregate can have besides fixed-length windows.</summary>
 public static class WindowNames

@@ -1,4 +1,4 @@
-namespace Pipeline.ServiceDefaults.Contracts;
+namespace Pipeline.Contracts;
 
 /// <summary>
 /// The consumer groups that read the pipeline's topics. The API watches their progress to hold

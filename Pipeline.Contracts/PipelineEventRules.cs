@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Globalization;
 using System.Text;
 
-namespace Pipeline.ServiceDefaults.Contracts;
+namespace Pipeline.Contracts;
 
 // The rules one event's fields must meet, checked by the same code where an event enters the
 // pipeline (the API, before it produces) and where it is counted (the stream processor, which

@@ -1,4 +1,4 @@
-namespace Pipeline.ServiceDefaults.Contracts;
+namespace Pipeline.Contracts;
 
 /// <summary>Headers on every <see cref="Topics.DeadLetter"/> record, naming why and where it came from.</summary>
 public static class DeadLetterHeaders
