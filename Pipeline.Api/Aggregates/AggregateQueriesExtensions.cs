@@ -17,6 +17,7 @@ public static class AggregateQueriesExtensions
     {
         builder.AddNpgsqlDataSource(DatabaseConnectionName);
         builder.Services.TryAddSingleton<AggregateChangeFeed>();
+        builder.Services.TryAddSingleton<WindowCursors>();
         builder.Services.AddHostedService(services => services.GetRequiredService<AggregateChangeFeed>());
         builder.Services.AddHealthChecks().AddCheck<AggregateChangeFeed>("aggregate-change-feed", tags: ["ready"]);
         return builder;

@@ -61,6 +61,7 @@ public static class AggregatesApi
                 "A key with no windows in the range answers an empty page.")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+            .WithIntegerParameter("limit", 1, MaxWindowLimit)
             .WithResponseExample(StatusCodes.Status200OK, "application/json", OpenApiExamples.Windows)
             .WithResponseExample(StatusCodes.Status400BadRequest, "application/problem+json", OpenApiExamples.UnknownSize);
 
@@ -88,9 +89,10 @@ public static class AggregatesApi
         [Description("The window size: 1m or 1h. Default 1m.")] string? size,
         [Description("Only windows starting at or after this instant (RFC 3339, e.g. 2030-01-02T03:00:00Z).")] string? from,
         [Description("Only windows starting before this instant (RFC 3339).")] string? to,
-        [Description("Windows per page, 1 to 1000. Default 100.")] int? limit,
+        [Description("Windows per page, 1 to 1000. Default 100.")] string? limit,
         [Description("The nextCursor of the previous page.")] string? cursor,
         NpgsqlDataSource dataSource,
+        WindowCursors cursors,
         CancellationToken cancellationToken)
     {
         size ??= QueryParameters.WindowSizes[0];
@@ -109,14 +111,13 @@ public static class AggregatesApi
             return AggregateProblems.BadRequest(ErrorCodes.InvalidRange, "from must be before to.");
         }
 
-        var pageSize = limit ?? DefaultWindowLimit;
-        if (pageSize is < 1 or > MaxWindowLimit)
+        if (!QueryParameters.TryParseLimit(limit, DefaultWindowLimit, MaxWindowLimit, out var pageSize))
         {
             return AggregateProblems.BadRequest(ErrorCodes.InvalidLimit, $"limit must be between 1 and {MaxWindowLimit}.");
         }
 
         DateTimeOffset? after = null;
-        if (cursor is not null && !QueryParameters.TryDecodeCursor(cursor, out after))
+        if (cursor is not null && !cursors.TryDecode(cursor, key, size, out after))
         {
             return AggregateProblems.BadRequest(ErrorCodes.InvalidCursor, "cursor must be the nextCursor of a previous page.");
         }
@@ -145,7 +146,7 @@ public static class AggregatesApi
         if (items.Count > pageSize)
         {
             items.RemoveAt(pageSize);
-            nextCursor = QueryParameters.EncodeCursor(items[^1].WindowStart);
+            nextCursor = cursors.Encode(items[^1].WindowStart, key, size);
         }
 
         return TypedResults.Ok(new WindowPage(key, size, items, nextCursor));

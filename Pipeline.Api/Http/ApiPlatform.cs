@@ -40,6 +40,10 @@ public static class ApiPlatform
                 ? badRequest.StatusCode
                 : StatusCodes.Status500InternalServerError);
 
+        // A parameter that does not bind is a 400 problem, never an exception logged at Error (which
+        // Development would otherwise throw); the endpoints read what they validate themselves.
+        builder.Services.Configure<RouteHandlerOptions>(routes => routes.ThrowOnBadRequest = false);
+
         // Numbers are numbers: the OpenAPI schemas must not say a string is accepted for one.
         builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.NumberHandling = JsonNumberHandling.Strict);
         builder.Services.AddApiDocumentation();

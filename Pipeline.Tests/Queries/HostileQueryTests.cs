@@ -1,0 +1,91 @@
+using System.Buffers.Binary;
+using System.Buffers.Text;
+using System.Net;
+using System.Net.Http.Json;
+using Pipeline.Api.Aggregates;
+using Pipeline.Tests.Api;
+
+namespace Pipeline.Tests.Queries;
+
+/// <summary>What a hostile or careless client sends as query parameters: each answered with its documented 400 code.</summary>
+public sealed class HostileQueryTests(QueryApiFixture fixture) : IClassFixture<QueryApiFixture>
+{
+    private readonly HttpClient _client = fixture.CreateClient();
+
+    [Theory]
+    [InlineData("/api/aggregates/q-alpha/windows?limit=abc")]
+    [InlineData("/api/aggregates/q-alpha/windows?limit=2147483648")]
+    [InlineData("/api/aggregates/q-alpha/windows?limit=99999999999999999999")]
+    [InlineData("/api/aggregates/q-alpha/windows?limit=1.5")]
+    [InlineData("/api/aggregates/q-alpha/windows?limit=-1")]
+    [InlineData("/api/aggregates/q-alpha/windows?limit=")]
+    [InlineData("/api/keys?limit=abc")]
+    [InlineData("/api/keys?limit=2147483648")]
+    [InlineData("/api/keys?limit=%20")]
+    public async Task ALimitThatIsNotAWholeNumberInRangeIsInvalidLimitNotABindingFailure(string url)
+    {
+        var response = await _client.GetAsync(url);
+
+        await response.AssertProblemAsync(HttpStatusCode.BadRequest, "invalid-limit");
+    }
+
+    public static TheoryData<string, string> ForgedCursors()
+    {
+        // The old cursor format, 8 bytes of microseconds: Int64.MaxValue used to wrap round to 1969.
+        Span<byte> bytes = stackalloc byte[8];
+        BinaryPrimitives.WriteInt64BigEndian(bytes, long.MaxValue);
+        var maxMicros = Base64Url.EncodeToString(bytes);
+        BinaryPrimitives.WriteInt64BigEndian(bytes, (QueryData.Start.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10);
+        var plausible = Base64Url.EncodeToString(bytes);
+        return new TheoryData<string, string>
+        {
+            { "old format, Int64.MaxValue", maxMicros },
+            { "old format, a real window start", plausible },
+            { "32 characters of nothing", new string('A', 32) },
+            { "32 characters, all bits set", new string('_', 32) },
+            { "not base64url", "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!" },
+            { "padding", "AAcO0Cq7ugCJ3Lx0pZ1yQ0m1s4TzVh8=" },
+            { "too long", new string('A', 4096) },
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(ForgedCursors))]
+    public async Task ACursorTheApiDidNotIssueIsInvalidCursor(string how, string cursor)
+    {
+        var response = await _client.GetAsync("/api/aggregates/q-alpha/windows?size=1m&cursor=" + Uri.EscapeDataString(cursor));
+
+        var problem = await response.AssertProblemAsync(HttpStatusCode.BadRequest, "invalid-cursor");
+        Assert.False(problem.ToString().Contains("   at ", StringComparison.Ordinal), how);
+    }
+
+    [Theory]
+    [InlineData("another key", "q-beta", "1m", null)]
+    [InlineData("another size", "q-alpha", "1h", null)]
+    [InlineData("one character changed", "q-alpha", "1m", 20)]
+    [InlineData("its instant changed", "q-alpha", "1m", 3)]
+    public async Task ACursorIssuedForAnotherPageOrAlteredIsInvalidCursor(string how, string key, string size, int? flipAt)
+    {
+        var first = await _client.GetFromJsonAsync<WindowPage>("/api/aggregates/q-alpha/windows?size=1m&limit=10");
+        var cursor = first!.NextCursor!;
+        if (flipAt is { } at)
+        {
+            cursor = cursor[..at] + (cursor[at] == 'A' ? 'B' : 'A') + cursor[(at + 1)..];
+        }
+
+        var response = await _client.GetAsync($"/api/aggregates/{key}/windows?size={size}&cursor={Uri.EscapeDataString(cursor)}");
+
+        await response.AssertProblemAsync(HttpStatusCode.BadRequest, "invalid-cursor");
+        _ = how; // names the case in the test output
+    }
+
+    [Fact]
+    public async Task TheCursorOfAPageLeadsToTheNextPage()
+    {
+        var first = await _client.GetFromJsonAsync<WindowPage>("/api/aggregates/q-alpha/windows?size=1m&limit=10");
+
+        var second = await _client.GetFromJsonAsync<WindowPage>("/api/aggregates/q-alpha/windows?size=1m&limit=10&cursor=" + Uri.EscapeDataString(first!.NextCursor!));
+
+        Assert.Equal(QueryData.Start.AddMinutes(10), second!.Items[0].WindowStart);
+    }
+}
