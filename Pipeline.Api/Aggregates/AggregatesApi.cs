@@ -43,7 +43,7 @@ public static class AggregatesApi
             .Produces<AggregateChange>(StatusCodes.Status200OK, "text/event-stream")
             .WithResponseExample(StatusCodes.Status200OK, "text/event-stream", OpenApiExamples.ChangeEvent);
 
-        aggregates.MapGet("/{key}", GetTotals)
+        aggregates.MapRead("/{key}", GetTotals)
             .WithName("GetAggregateTotals")
             .WithSummary("All-time totals of a key")
             .WithDescription("Count, sum, min, max and mean of every event ever posted with this key.")
@@ -52,7 +52,7 @@ public static class AggregatesApi
             .WithResponseExample(StatusCodes.Status200OK, "application/json", OpenApiExamples.Totals)
             .WithResponseExample(StatusCodes.Status404NotFound, "application/problem+json", OpenApiExamples.KeyNotFound);
 
-        aggregates.MapGet("/{key}/windows", GetWindows)
+        aggregates.MapRead("/{key}/windows", GetWindows)
             .WithName("GetAggregateWindows")
             .WithSummary("A key's windows of one size")
             .WithDescription(

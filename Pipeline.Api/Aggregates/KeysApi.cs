@@ -22,7 +22,7 @@ public static class KeysApi
 
     public static RouteGroupBuilder MapKeyEndpoints(this RouteGroupBuilder api)
     {
-        api.MapGet("/keys", GetTopKeys)
+        api.MapRead("/keys", GetTopKeys)
             .WithTags("Aggregates")
             .WithName("GetTopKeys")
             .WithSummary("The top keys by an all-time figure")

@@ -78,7 +78,7 @@ public static class ErrorCodes
         [ApiKeyInvalid] = "401: the X-Api-Key header matches no configured key.",
         [BodyTooLarge] = "413: the body is larger than Ingest:MaxBodyBytes.",
         [UnsupportedMediaType] = "415: the Content-Type is not one the endpoint reads.",
-        [RateLimited] = "429: this API key is over its rate limit; retry after Retry-After seconds.",
+        [RateLimited] = "429: over a rate limit: requests per API key (Api:RateLimit), events per API key for ingest (Api:RateLimit:Events), or requests without a valid key per client address (Api:RateLimit:Unauthenticated). Nothing was produced; retry after Retry-After seconds.",
         [EventsNotAcknowledged] = "503: the broker did not acknowledge some events in time; `notAcknowledged` lists them. Retry them with the same ids after Retry-After seconds.",
         [BacklogFull] = "503: the pipeline is too far behind (more records wait on a partition than Ingest:Backlog:MaxRecordsPerPartition); nothing was produced. Retry after Retry-After seconds.",
         [BadRequest] = "400: the HTTP request itself is malformed.",

@@ -88,4 +88,20 @@ public sealed class HostileQueryTests(QueryApiFixture fixture) : IClassFixture<Q
 
         Assert.Equal(QueryData.Start.AddMinutes(10), second!.Items[0].WindowStart);
     }
+
+    [Theory]
+    [InlineData("/api/aggregates/q-alpha", HttpStatusCode.OK)]
+    [InlineData("/api/aggregates/q-alpha/windows?size=1h", HttpStatusCode.OK)]
+    [InlineData("/api/keys", HttpStatusCode.OK)]
+    [InlineData("/api/aggregates/q-never-seen", HttpStatusCode.NotFound)]
+    [InlineData("/api/aggregates/q-alpha/windows?limit=abc", HttpStatusCode.BadRequest)]
+    public async Task HeadOnAReadEndpointAnswersWhatGetWouldWithoutTheBody(string url, HttpStatusCode expected)
+    {
+        using var get = await _client.GetAsync(url);
+        using var head = await _client.SendAsync(new HttpRequestMessage(HttpMethod.Head, url));
+
+        Assert.Equal(expected, get.StatusCode);
+        Assert.Equal(expected, head.StatusCode);
+        Assert.Equal(get.Content.Headers.ContentType?.MediaType, head.Content.Headers.ContentType?.MediaType);
+    }
 }
