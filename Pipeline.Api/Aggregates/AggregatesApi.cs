@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Net.ServerSentEvents;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using Pipeline.Api.Http;
 
@@ -41,6 +42,8 @@ public static class AggregatesApi
                 "filtered to one key when `key` is given. A `heartbeat` event is sent at once and then every 15 seconds. " +
                 "Changes are not replayed: a client that reconnects reads current figures from the other endpoints.")
             .Produces<AggregateChange>(StatusCodes.Status200OK, "text/event-stream")
+            .WithResponseDocumentation(StatusCodes.Status429TooManyRequests,
+                "Over the request rate limit (rate-limited), or too many streams open for this API key or in all (too-many-streams). Retry-After says when to retry.")
             .WithResponseExample(StatusCodes.Status200OK, "text/event-stream", OpenApiExamples.ChangeEvent);
 
         aggregates.MapRead("/{key}", GetTotals)
@@ -152,12 +155,21 @@ public static class AggregatesApi
         return TypedResults.Ok(new WindowPage(key, size, items, nextCursor));
     }
 
-    public static ServerSentEventsResult<string> StreamChanges(
+    public static Results<ServerSentEventsResult<string>, ProblemHttpResult> StreamChanges(
         [Description("Only changes of this key; all keys when absent.")] string? key,
-        AggregateChangeFeed feed)
+        AggregateChangeFeed feed,
+        IOptions<ChangeStreamOptions> options,
+        HttpContext context)
     {
         // Subscribed here, before the response starts, so nothing committed from now on is missed.
-        IAsyncEnumerable<SseItem<string>> events = feed.Subscribe(key);
+        if (feed.TrySubscribe(key, context.User.Identity?.Name ?? "", context.Response) is not { } events)
+        {
+            var settings = options.Value;
+            context.Response.Headers.RetryAfter = settings.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return ApiProblems.Problem(StatusCodes.Status429TooManyRequests, ErrorCodes.TooManyStreams, "Too many open streams.",
+                $"At most {settings.MaxOpenPerKey} streams may be open per API key, and {settings.MaxOpen} in all; close one or retry after Retry-After seconds.");
+        }
+
         return TypedResults.ServerSentEvents(events);
     }
 

@@ -36,6 +36,7 @@ public static class ErrorCodes
     public const string InvalidCursor = "invalid-cursor";
     public const string UnknownOrder = "unknown-order";
     public const string DatabaseUnavailable = "database-unavailable";
+    public const string TooManyStreams = "too-many-streams";
 
     // What is wrong with one field of one event: the values of a validation problem's "errorCodes".
     public const string EventNotAnObject = "event.not-an-object";
@@ -91,6 +92,7 @@ public static class ErrorCodes
         [InvalidLimit] = "400: `limit` is outside what the endpoint allows.",
         [InvalidCursor] = "400: `cursor` is not the `nextCursor` of a previous page.",
         [UnknownOrder] = "400: `orderBy` is not count, sum or updatedAt.",
+        [TooManyStreams] = "429: this API key has Api:Streams:MaxOpenPerKey change streams open, or the API Api:Streams:MaxOpen in all; close one or retry after Retry-After seconds.",
         [DatabaseUnavailable] = "503: the database is out of reach; retry the query after Retry-After seconds (ingest is not affected).",
         [EventNotAnObject] = "The event is not a JSON object.",
         [BatchNotAnArray] = "A JSON batch body is not a JSON array.",

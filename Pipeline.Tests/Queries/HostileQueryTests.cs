@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Buffers.Text;
 using System.Net;
 using System.Net.Http.Json;
+using Microsoft.AspNetCore.Hosting;
 using Pipeline.Api.Aggregates;
 using Pipeline.Tests.Api;
 
@@ -103,5 +104,50 @@ public sealed class HostileQueryTests(QueryApiFixture fixture) : IClassFixture<Q
         Assert.Equal(expected, get.StatusCode);
         Assert.Equal(expected, head.StatusCode);
         Assert.Equal(get.Content.Headers.ContentType?.MediaType, head.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task StreamsPastTheCapOfAKeyAre429UntilOneCloses()
+    {
+        await using var api = fixture.Api.WithWebHostBuilder(host => host.UseSetting("Api:Streams:MaxOpenPerKey", "2"));
+        using var client = api.CreateClient();
+        client.DefaultRequestHeaders.Add("X-Api-Key", QueryApiFixture.ApiKey);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+
+        async Task<HttpResponseMessage> OpenAsync()
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/api/aggregates/stream");
+            request.Headers.Accept.ParseAdd("text/event-stream");
+            return await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+        }
+
+        using var first = await OpenAsync();
+        var second = await OpenAsync();
+        using var third = await OpenAsync();
+
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+        await third.AssertProblemAsync(HttpStatusCode.TooManyRequests, "too-many-streams");
+        Assert.NotNull(third.Headers.RetryAfter?.Delta);
+
+        second.Dispose();
+        var reopened = await Eventually(async () => await OpenAsync(), response => response.StatusCode == HttpStatusCode.OK, timeout.Token);
+        Assert.Equal(HttpStatusCode.OK, reopened.StatusCode);
+        reopened.Dispose();
+    }
+
+    private static async Task<T> Eventually<T>(Func<Task<T>> attempt, Func<T, bool> done, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var result = await attempt();
+            if (done(result) || cancellationToken.IsCancellationRequested)
+            {
+                return result;
+            }
+
+            (result as IDisposable)?.Dispose();
+            await Task.Delay(100, cancellationToken);
+        }
     }
 }
