@@ -13,6 +13,10 @@ public static class AggregatesApi
     public const int DefaultWindowLimit = 100;
     public const int MaxWindowLimit = 1000;
 
+    private const string AnyKey =
+        "Takes the key as the `key` query parameter, so that every key that can be written can be read: " +
+        "one that holds '/', is '.' or '..', is 'stream', or holds '%2F' has no path of its own under /api/aggregates. ";
+
     private const string SelectTotals = """
         SELECT key, count, sum, min, max, mean, updated_at FROM aggregate_totals WHERE key = @key
         """;
@@ -68,13 +72,73 @@ public static class AggregatesApi
             .WithResponseExample(StatusCodes.Status200OK, "application/json", OpenApiExamples.Windows)
             .WithResponseExample(StatusCodes.Status400BadRequest, "application/problem+json", OpenApiExamples.UnknownSize);
 
+        // Any key at all, in the query string: a key a path cannot carry ("stream", "a/b", "." or "..") is read here.
+        api.MapRead("/totals", GetTotalsOfAnyKey)
+            .WithTags("Aggregates")
+            .WithName("GetTotalsOfAnyKey")
+            .WithSummary("All-time totals of any key, named in the query string")
+            .WithDescription(AnyKey + "The same answer as `GET /api/aggregates/{key}`.")
+            .AddEndpointFilter<DatabaseOutageFilter>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+            .WithResponseExample(StatusCodes.Status200OK, "application/json", OpenApiExamples.Totals);
+
+        api.MapRead("/windows", GetWindowsOfAnyKey)
+            .WithTags("Aggregates")
+            .WithName("GetWindowsOfAnyKey")
+            .WithSummary("Windows of any key, named in the query string")
+            .WithDescription(AnyKey + "The same answer, and the same cursors, as `GET /api/aggregates/{key}/windows`.")
+            .AddEndpointFilter<DatabaseOutageFilter>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+            .WithIntegerParameter("limit", 1, MaxWindowLimit)
+            .WithResponseExample(StatusCodes.Status200OK, "application/json", OpenApiExamples.Windows);
+
         return api;
     }
 
-    public static async Task<Results<Ok<AggregateTotals>, ProblemHttpResult>> GetTotals(
-        [Description("The event key.")] string key,
+    public static Task<Results<Ok<AggregateTotals>, ProblemHttpResult>> GetTotals(
+        [Description("The event key, one path segment. A key that holds '/', is '.' or '..', is 'stream', or holds '%2F' is read with GET /api/totals?key=.")] string key,
         NpgsqlDataSource dataSource,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken) =>
+        AmbiguousInPath(key) is { } ambiguous ? Task.FromResult<Results<Ok<AggregateTotals>, ProblemHttpResult>>(ambiguous) : ReadTotalsAsync(key, dataSource, cancellationToken);
+
+    public static Task<Results<Ok<AggregateTotals>, ProblemHttpResult>> GetTotalsOfAnyKey(
+        [Description("The event key, any key (escape it as a query value).")] string? key,
+        NpgsqlDataSource dataSource,
+        CancellationToken cancellationToken) =>
+        string.IsNullOrEmpty(key) ? Task.FromResult<Results<Ok<AggregateTotals>, ProblemHttpResult>>(KeyParameterRequired()) : ReadTotalsAsync(key, dataSource, cancellationToken);
+
+    public static Task<Results<Ok<WindowPage>, ProblemHttpResult>> GetWindows(
+        [Description("The event key, one path segment. A key that holds '/', is '.' or '..', or holds '%2F' is read with GET /api/windows?key=.")] string key,
+        [Description("The window size: 1m or 1h. Default 1m.")] string? size,
+        [Description("Only windows starting at or after this instant (RFC 3339, e.g. 2030-01-02T03:00:00Z).")] string? from,
+        [Description("Only windows starting before this instant (RFC 3339).")] string? to,
+        [Description("Windows per page, 1 to 1000. Default 100.")] string? limit,
+        [Description("The nextCursor of the previous page.")] string? cursor,
+        NpgsqlDataSource dataSource,
+        WindowCursors cursors,
+        CancellationToken cancellationToken) =>
+        AmbiguousInPath(key) is { } ambiguous
+            ? Task.FromResult<Results<Ok<WindowPage>, ProblemHttpResult>>(ambiguous)
+            : ReadWindowsAsync(key, size, from, to, limit, cursor, dataSource, cursors, cancellationToken);
+
+    public static Task<Results<Ok<WindowPage>, ProblemHttpResult>> GetWindowsOfAnyKey(
+        [Description("The event key, any key (escape it as a query value).")] string? key,
+        [Description("The window size: 1m or 1h. Default 1m.")] string? size,
+        [Description("Only windows starting at or after this instant (RFC 3339, e.g. 2030-01-02T03:00:00Z).")] string? from,
+        [Description("Only windows starting before this instant (RFC 3339).")] string? to,
+        [Description("Windows per page, 1 to 1000. Default 100.")] string? limit,
+        [Description("The nextCursor of the previous page.")] string? cursor,
+        NpgsqlDataSource dataSource,
+        WindowCursors cursors,
+        CancellationToken cancellationToken) =>
+        string.IsNullOrEmpty(key)
+            ? Task.FromResult<Results<Ok<WindowPage>, ProblemHttpResult>>(KeyParameterRequired())
+            : ReadWindowsAsync(key, size, from, to, limit, cursor, dataSource, cursors, cancellationToken);
+
+    private static async Task<Results<Ok<AggregateTotals>, ProblemHttpResult>> ReadTotalsAsync(string key, NpgsqlDataSource dataSource, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(SelectTotals);
         command.Parameters.Add(new NpgsqlParameter<string>("key", key));
@@ -87,15 +151,8 @@ public static class AggregatesApi
         return TypedResults.Ok(ReadTotals(reader));
     }
 
-    public static async Task<Results<Ok<WindowPage>, ProblemHttpResult>> GetWindows(
-        [Description("The event key.")] string key,
-        [Description("The window size: 1m or 1h. Default 1m.")] string? size,
-        [Description("Only windows starting at or after this instant (RFC 3339, e.g. 2030-01-02T03:00:00Z).")] string? from,
-        [Description("Only windows starting before this instant (RFC 3339).")] string? to,
-        [Description("Windows per page, 1 to 1000. Default 100.")] string? limit,
-        [Description("The nextCursor of the previous page.")] string? cursor,
-        NpgsqlDataSource dataSource,
-        WindowCursors cursors,
+    private static async Task<Results<Ok<WindowPage>, ProblemHttpResult>> ReadWindowsAsync(
+        string key, string? size, string? from, string? to, string? limit, string? cursor, NpgsqlDataSource dataSource, WindowCursors cursors,
         CancellationToken cancellationToken)
     {
         size ??= QueryParameters.WindowSizes[0];
@@ -172,6 +229,17 @@ public static class AggregatesApi
 
         return TypedResults.ServerSentEvents(events);
     }
+
+    // The server decodes every escape in a path but %2F: "a%2Fb" may be a/b escaped or those five
+    // characters, so it is refused rather than guessed.
+    private static ProblemHttpResult? AmbiguousInPath(string key) =>
+        key.Contains("%2F", StringComparison.OrdinalIgnoreCase)
+            ? AggregateProblems.BadRequest(ErrorCodes.AmbiguousKeyPath,
+                "A key in the path may not hold %2F: it could be an escaped '/' or those characters. Send the key as the key query parameter of /api/totals or /api/windows.")
+            : null;
+
+    private static ProblemHttpResult KeyParameterRequired() =>
+        AggregateProblems.BadRequest(ErrorCodes.KeyParameterRequired, "Name the key in the key query parameter, e.g. ?key=sensor-7.");
 
     internal static AggregateTotals ReadTotals(NpgsqlDataReader reader) =>
         new(reader.GetString(0), reader.GetInt64(1), reader.GetDouble(2), reader.GetDouble(3), reader.GetDouble(4), reader.GetDouble(5),

@@ -37,6 +37,8 @@ public static class ErrorCodes
     public const string UnknownOrder = "unknown-order";
     public const string DatabaseUnavailable = "database-unavailable";
     public const string TooManyStreams = "too-many-streams";
+    public const string KeyParameterRequired = "key-parameter-required";
+    public const string AmbiguousKeyPath = "ambiguous-key-path";
 
     // What is wrong with one field of one event: the values of a validation problem's "errorCodes".
     public const string EventNotAnObject = "event.not-an-object";
@@ -92,6 +94,8 @@ public static class ErrorCodes
         [InvalidLimit] = "400: `limit` is outside what the endpoint allows.",
         [InvalidCursor] = "400: `cursor` is not the `nextCursor` of a previous page.",
         [UnknownOrder] = "400: `orderBy` is not count, sum or updatedAt.",
+        [KeyParameterRequired] = "400: /api/totals and /api/windows need the key as the `key` query parameter.",
+        [AmbiguousKeyPath] = "400: a key in the path holds %2F, which may be an escaped '/' or those three characters; send it as the `key` query parameter of /api/totals or /api/windows.",
         [TooManyStreams] = "429: this API key has Api:Streams:MaxOpenPerKey change streams open, or the API Api:Streams:MaxOpen in all; close one or retry after Retry-After seconds.",
         [DatabaseUnavailable] = "503: the database is out of reach; retry the query after Retry-After seconds (ingest is not affected).",
         [EventNotAnObject] = "The event is not a JSON object.",

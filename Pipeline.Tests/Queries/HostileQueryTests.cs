@@ -4,7 +4,9 @@ using System.Net;
 using System.Net.Http.Json;
 using Microsoft.AspNetCore.Hosting;
 using Pipeline.Api.Aggregates;
+using Pipeline.ServiceDefaults.Contracts;
 using Pipeline.Tests.Api;
+using static Pipeline.Tests.Queries.QueryData;
 
 namespace Pipeline.Tests.Queries;
 
@@ -104,6 +106,56 @@ public sealed class HostileQueryTests(QueryApiFixture fixture) : IClassFixture<Q
         Assert.Equal(expected, get.StatusCode);
         Assert.Equal(expected, head.StatusCode);
         Assert.Equal(get.Content.Headers.ContentType?.MediaType, head.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Theory]
+    [InlineData("stream")]
+    [InlineData("a/b")]
+    [InlineData("/leading")]
+    [InlineData(".")]
+    [InlineData("..")]
+    [InlineData("a%2Fb")]
+    [InlineData("windows")]
+    [InlineData("q odd+ä?&#=%")]
+    public async Task EveryKeyThatCanBeWrittenCanBeReadThroughTheKeyParameter(string key)
+    {
+        var totals = Window(key, "1m", Start, count: 3, version: 1) with
+        {
+            Window = WindowNames.AllTime, WindowStart = WindowNames.AllTimeStart, WindowEnd = null, Final = false,
+        };
+        var window = Window(key, "1m", Start, count: 2, version: 1);
+        await fixture.Kafka.ProduceAsync([totals, window]);
+        await fixture.WaitUntilStoredAsync([totals, window]);
+        var escaped = Uri.EscapeDataString(key);
+
+        var readTotals = await _client.GetFromJsonAsync<AggregateTotals>("/api/totals?key=" + escaped);
+        var readWindows = await _client.GetFromJsonAsync<WindowPage>("/api/windows?size=1m&key=" + escaped);
+
+        Assert.Equal(key, readTotals!.Key);
+        Assert.Equal(3, readTotals.Count);
+        Assert.Equal(key, readWindows!.Key);
+        Assert.Equal([Start], readWindows.Items.Select(item => item.WindowStart));
+    }
+
+    [Theory]
+    [InlineData("/api/aggregates/a%2Fb")]
+    [InlineData("/api/aggregates/a%2fb/windows")]
+    public async Task AKeyInThePathWithAnEscapedSlashIsRefusedNotReadLiterally(string url)
+    {
+        var response = await _client.GetAsync(url);
+
+        await response.AssertProblemAsync(HttpStatusCode.BadRequest, "ambiguous-key-path");
+    }
+
+    [Theory]
+    [InlineData("/api/totals")]
+    [InlineData("/api/totals?key=")]
+    [InlineData("/api/windows?size=1m")]
+    public async Task TheKeyParameterIsRequired(string url)
+    {
+        var response = await _client.GetAsync(url);
+
+        await response.AssertProblemAsync(HttpStatusCode.BadRequest, "key-parameter-required");
     }
 
     [Fact]

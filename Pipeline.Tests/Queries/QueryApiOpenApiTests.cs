@@ -11,6 +11,8 @@ public sealed class QueryApiOpenApiTests(QueryApiFixture fixture) : IClassFixtur
     [InlineData("/api/aggregates/{key}", "GetAggregateTotals", "application/json")]
     [InlineData("/api/aggregates/{key}/windows", "GetAggregateWindows", "application/json")]
     [InlineData("/api/keys", "GetTopKeys", "application/json")]
+    [InlineData("/api/totals", "GetTotalsOfAnyKey", "application/json")]
+    [InlineData("/api/windows", "GetWindowsOfAnyKey", "application/json")]
     [InlineData("/api/aggregates/stream", "StreamAggregateChanges", "text/event-stream")]
     public async Task EveryQueryEndpointIsDescribedWithANameASummaryATagAndAnExample(string path, string operationId, string contentType)
     {
