@@ -33,6 +33,7 @@ public static class ApiPlatform
                 .RequireAuthenticatedUser());
 
         builder.Services.AddApiRateLimiting();
+        builder.AddApiTransport();
 
         // Registered before AddProblemDetails so that it is the writer chosen.
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IProblemDetailsWriter, ProblemJsonWriter>());
@@ -53,13 +54,15 @@ public static class ApiPlatform
     }
 
     /// <summary>
-    /// The middleware, in order: exceptions become a logged 500 problem with a trace id; bare error
+    /// The middleware, in order: forwarded headers from a known proxy, HSTS and the headers every
+    /// answer carries (<see cref="ApiTransport"/>); exceptions become a logged 500 problem with a trace id; bare error
     /// statuses (404, 405) become problems; authentication reads the key; the rate limit (per key,
     /// or per address without a valid key); then any <c>/api</c> request without a valid key is
     /// answered 401 whatever its method or path, before routing can answer 404 or 405; authorization.
     /// </summary>
     public static WebApplication UseApiPlatform(this WebApplication app)
     {
+        app.UseApiTransport();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseAuthentication();
