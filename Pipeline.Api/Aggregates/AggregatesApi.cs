@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Pipeline.Api.Http;
+using Pipeline.ServiceDefaults.Contracts;
 
 namespace Pipeline.Api.Aggregates;
 
@@ -102,13 +103,17 @@ public static class AggregatesApi
         [Description("The event key, one path segment. A key that holds '/', is '.' or '..', is 'stream', or holds '%2F' is read with GET /api/totals?key=.")] string key,
         NpgsqlDataSource dataSource,
         CancellationToken cancellationToken) =>
-        AmbiguousInPath(key) is { } ambiguous ? Task.FromResult<Results<Ok<AggregateTotals>, ProblemHttpResult>>(ambiguous) : ReadTotalsAsync(key, dataSource, cancellationToken);
+        (AmbiguousInPath(key) ?? NeverWritten(key)) is { } refused
+            ? Task.FromResult<Results<Ok<AggregateTotals>, ProblemHttpResult>>(refused)
+            : ReadTotalsAsync(key, dataSource, cancellationToken);
 
     public static Task<Results<Ok<AggregateTotals>, ProblemHttpResult>> GetTotalsOfAnyKey(
         [Description("The event key, any key (escape it as a query value).")] string? key,
         NpgsqlDataSource dataSource,
         CancellationToken cancellationToken) =>
-        string.IsNullOrEmpty(key) ? Task.FromResult<Results<Ok<AggregateTotals>, ProblemHttpResult>>(KeyParameterRequired()) : ReadTotalsAsync(key, dataSource, cancellationToken);
+        (string.IsNullOrEmpty(key) ? KeyParameterRequired() : NeverWritten(key)) is { } refused
+            ? Task.FromResult<Results<Ok<AggregateTotals>, ProblemHttpResult>>(refused)
+            : ReadTotalsAsync(key!, dataSource, cancellationToken);
 
     public static Task<Results<Ok<WindowPage>, ProblemHttpResult>> GetWindows(
         [Description("The event key, one path segment. A key that holds '/', is '.' or '..', or holds '%2F' is read with GET /api/windows?key=.")] string key,
@@ -120,8 +125,8 @@ public static class AggregatesApi
         NpgsqlDataSource dataSource,
         WindowCursors cursors,
         CancellationToken cancellationToken) =>
-        AmbiguousInPath(key) is { } ambiguous
-            ? Task.FromResult<Results<Ok<WindowPage>, ProblemHttpResult>>(ambiguous)
+        (AmbiguousInPath(key) ?? NeverWritten(key)) is { } refused
+            ? Task.FromResult<Results<Ok<WindowPage>, ProblemHttpResult>>(refused)
             : ReadWindowsAsync(key, size, from, to, limit, cursor, dataSource, cursors, cancellationToken);
 
     public static Task<Results<Ok<WindowPage>, ProblemHttpResult>> GetWindowsOfAnyKey(
@@ -134,9 +139,9 @@ public static class AggregatesApi
         NpgsqlDataSource dataSource,
         WindowCursors cursors,
         CancellationToken cancellationToken) =>
-        string.IsNullOrEmpty(key)
-            ? Task.FromResult<Results<Ok<WindowPage>, ProblemHttpResult>>(KeyParameterRequired())
-            : ReadWindowsAsync(key, size, from, to, limit, cursor, dataSource, cursors, cancellationToken);
+        (string.IsNullOrEmpty(key) ? KeyParameterRequired() : NeverWritten(key)) is { } refused
+            ? Task.FromResult<Results<Ok<WindowPage>, ProblemHttpResult>>(refused)
+            : ReadWindowsAsync(key!, size, from, to, limit, cursor, dataSource, cursors, cancellationToken);
 
     private static async Task<Results<Ok<AggregateTotals>, ProblemHttpResult>> ReadTotalsAsync(string key, NpgsqlDataSource dataSource, CancellationToken cancellationToken)
     {
@@ -236,6 +241,15 @@ public static class AggregatesApi
         key.Contains("%2F", StringComparison.OrdinalIgnoreCase)
             ? AggregateProblems.BadRequest(ErrorCodes.AmbiguousKeyPath,
                 "A key in the path may not hold %2F: it could be an escaped '/' or those characters. Send the key as the key query parameter of /api/totals or /api/windows.")
+            : null;
+
+    // A key that breaks the rules every written key keeps (a NUL, a bidi control, not NFC...) has no
+    // aggregates, and some of them (NUL) PostgreSQL cannot even take as a parameter.
+    private static ProblemHttpResult? NeverWritten(string key) =>
+        (PipelineEventRules.HasUnpairedSurrogate(key)
+            ? new EventRuleBreach(EventRuleCodes.InvalidUnicode, "The key holds an unpaired surrogate.")
+            : PipelineEventRules.CheckKey(key)) is { } breach
+            ? AggregateProblems.BadRequest(ErrorCodes.InvalidQueryKey, $"No event can have this key ({breach.Code}): {breach.Message}")
             : null;
 
     private static ProblemHttpResult KeyParameterRequired() =>

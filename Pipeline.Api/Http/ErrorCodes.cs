@@ -39,6 +39,7 @@ public static class ErrorCodes
     public const string TooManyStreams = "too-many-streams";
     public const string KeyParameterRequired = "key-parameter-required";
     public const string AmbiguousKeyPath = "ambiguous-key-path";
+    public const string InvalidQueryKey = "invalid-query-key";
 
     // What is wrong with one field of one event: the values of a validation problem's "errorCodes".
     public const string EventNotAnObject = "event.not-an-object";
@@ -96,6 +97,7 @@ public static class ErrorCodes
         [UnknownOrder] = "400: `orderBy` is not count, sum or updatedAt.",
         [KeyParameterRequired] = "400: /api/totals and /api/windows need the key as the `key` query parameter.",
         [AmbiguousKeyPath] = "400: a key in the path holds %2F, which may be an escaped '/' or those three characters; send it as the `key` query parameter of /api/totals or /api/windows.",
+        [InvalidQueryKey] = "400: the queried key breaks a rule every event key keeps (the key.* codes below), so no aggregate can have it; `detail` names the rule.",
         [TooManyStreams] = "429: this API key has Api:Streams:MaxOpenPerKey change streams open, or the API Api:Streams:MaxOpen in all; close one or retry after Retry-After seconds.",
         [DatabaseUnavailable] = "503: the database is out of reach; retry the query after Retry-After seconds (ingest is not affected).",
         [EventNotAnObject] = "The event is not a JSON object.",

@@ -148,6 +148,18 @@ public sealed class HostileQueryTests(QueryApiFixture fixture) : IClassFixture<Q
     }
 
     [Theory]
+    [InlineData("/api/totals?key=k%00k")]
+    [InlineData("/api/windows?key=k%00k")]
+    [InlineData("/api/totals?key=%E2%80%AEevil")]
+    [InlineData("/api/totals?key=cafe%CC%81")]
+    public async Task AKeyNoEventCanHaveIsRefusedWithTheRuleItBreaks(string url)
+    {
+        var response = await _client.GetAsync(url);
+
+        await response.AssertProblemAsync(HttpStatusCode.BadRequest, "invalid-query-key");
+    }
+
+    [Theory]
     [InlineData("/api/totals")]
     [InlineData("/api/totals?key=")]
     [InlineData("/api/windows?size=1m")]
