@@ -117,31 +117,23 @@ public static class AggregatesApi
 
     public static Task<Results<Ok<WindowPage>, ProblemHttpResult>> GetWindows(
         [Description("The event key, one path segment. A key that holds '/', is '.' or '..', or holds '%2F' is read with GET /api/windows?key=.")] string key,
-        [Description("The window size: 1m or 1h. Default 1m.")] string? size,
-        [Description("Only windows starting at or after this instant (RFC 3339, e.g. 2030-01-02T03:00:00Z).")] string? from,
-        [Description("Only windows starting before this instant (RFC 3339).")] string? to,
-        [Description("Windows per page, 1 to 1000. Default 100.")] string? limit,
-        [Description("The nextCursor of the previous page.")] string? cursor,
+        [AsParameters] WindowQuery query,
         NpgsqlDataSource dataSource,
         WindowCursors cursors,
         CancellationToken cancellationToken) =>
         (AmbiguousInPath(key) ?? NeverWritten(key)) is { } refused
             ? Task.FromResult<Results<Ok<WindowPage>, ProblemHttpResult>>(refused)
-            : ReadWindowsAsync(key, size, from, to, limit, cursor, dataSource, cursors, cancellationToken);
+            : ReadWindowsAsync(key, query, dataSource, cursors, cancellationToken);
 
     public static Task<Results<Ok<WindowPage>, ProblemHttpResult>> GetWindowsOfAnyKey(
         [Description("The event key, any key (escape it as a query value).")] string? key,
-        [Description("The window size: 1m or 1h. Default 1m.")] string? size,
-        [Description("Only windows starting at or after this instant (RFC 3339, e.g. 2030-01-02T03:00:00Z).")] string? from,
-        [Description("Only windows starting before this instant (RFC 3339).")] string? to,
-        [Description("Windows per page, 1 to 1000. Default 100.")] string? limit,
-        [Description("The nextCursor of the previous page.")] string? cursor,
+        [AsParameters] WindowQuery query,
         NpgsqlDataSource dataSource,
         WindowCursors cursors,
         CancellationToken cancellationToken) =>
         (string.IsNullOrEmpty(key) ? KeyParameterRequired() : NeverWritten(key)) is { } refused
             ? Task.FromResult<Results<Ok<WindowPage>, ProblemHttpResult>>(refused)
-            : ReadWindowsAsync(key!, size, from, to, limit, cursor, dataSource, cursors, cancellationToken);
+            : ReadWindowsAsync(key!, query, dataSource, cursors, cancellationToken);
 
     private static async Task<Results<Ok<AggregateTotals>, ProblemHttpResult>> ReadTotalsAsync(string key, NpgsqlDataSource dataSource, CancellationToken cancellationToken)
     {
@@ -157,10 +149,9 @@ public static class AggregatesApi
     }
 
     private static async Task<Results<Ok<WindowPage>, ProblemHttpResult>> ReadWindowsAsync(
-        string key, string? size, string? from, string? to, string? limit, string? cursor, NpgsqlDataSource dataSource, WindowCursors cursors,
-        CancellationToken cancellationToken)
+        string key, WindowQuery query, NpgsqlDataSource dataSource, WindowCursors cursors, CancellationToken cancellationToken)
     {
-        size ??= QueryParameters.WindowSizes[0];
+        var (size, from, to, limit, cursor) = (query.Size ?? QueryParameters.WindowSizes[0], query.From, query.To, query.Limit, query.Cursor);
         if (!QueryParameters.WindowSizes.Contains(size))
         {
             return AggregateProblems.BadRequest(ErrorCodes.UnknownWindowSize, $"Unknown window size '{size}'; known sizes: {string.Join(", ", QueryParameters.WindowSizes)}.");
