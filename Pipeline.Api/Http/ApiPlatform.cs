@@ -55,10 +55,11 @@ public static class ApiPlatform
 
     /// <summary>
     /// The middleware, in order: forwarded headers from a known proxy, HSTS and the headers every
-    /// answer carries (<see cref="ApiTransport"/>); exceptions become a logged 500 problem with a trace id; bare error
-    /// statuses (404, 405) become problems; authentication reads the key; the rate limit (per key,
-    /// or per address without a valid key); then any <c>/api</c> request without a valid key is
-    /// answered 401 whatever its method or path, before routing can answer 404 or 405; authorization.
+    /// answer carries (<see cref="ApiTransport"/>); exceptions become a logged 500 problem with a
+    /// trace id; bare error statuses (404, 405) become problems; authentication reads the key; the
+    /// rate limit (per key, or per address without a valid key); then any <c>/api</c> request
+    /// without a valid key is answered 401 whatever its method or path, before routing could
+    /// answer 404 or 405; authorization.
     /// </summary>
     public static WebApplication UseApiPlatform(this WebApplication app)
     {
@@ -83,8 +84,6 @@ public static class ApiPlatform
         context.Request.Path.StartsWithSegments(ApiPath) && context.User.Identity?.IsAuthenticated != true
             ? context.ChallengeAsync(ApiKeyDefaults.Scheme)
             : next(context);
-
-
 
     /// <summary>
     /// The <c>/api</c> group: every endpoint under it needs an API key and is rate-limited per key,
