@@ -5,6 +5,7 @@ using Pipeline.Api.Http;
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
+builder.AddBackgroundHealthReport();
 builder.AddApiPlatform();
 builder.AddEventIngest();
 builder.AddAggregateQueries();

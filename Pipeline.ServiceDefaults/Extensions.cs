@@ -98,11 +98,21 @@ public static class Extensions
 
     /// <summary>
     /// Maps <c>/health</c> (every check) and <c>/alive</c> (liveness checks only). Both need
-    /// no API key: orchestrators and load balancers call them.
+    /// no API key: orchestrators and load balancers call them. With
+    /// <see cref="BackgroundHealthReportExtensions.AddBackgroundHealthReport"/>, <c>/health</c>
+    /// answers from the last background run instead of running the checks itself.
     /// </summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
-        app.MapHealthChecks(HealthEndpointPath);
+        if (app.Services.GetService<BackgroundHealthReport>() is { } report)
+        {
+            app.MapBackgroundHealthReport(HealthEndpointPath, report);
+        }
+        else
+        {
+            app.MapHealthChecks(HealthEndpointPath);
+        }
+
         app.MapHealthChecks(AlivenessEndpointPath, new HealthCheckOptions
         {
             Predicate = check => check.Tags.Contains(LiveTag),

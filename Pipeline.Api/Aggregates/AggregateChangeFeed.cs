@@ -5,6 +5,7 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace Pipeline.Api.Aggregates;
@@ -16,20 +17,28 @@ namespace Pipeline.Api.Aggregates;
 /// queries, with no polling. Notifications sent while the connection is down are not replayed:
 /// the stream is a live view, and the query endpoints hold the state.
 /// </summary>
-public sealed partial class AggregateChangeFeed(NpgsqlDataSource dataSource, ILogger<AggregateChangeFeed> logger) : BackgroundService, IHealthCheck
+public sealed partial class AggregateChangeFeed(NpgsqlDataSource dataSource, IOptions<ChangeStreamOptions> options, ILogger<AggregateChangeFeed> logger)
+    : BackgroundService, IHealthCheck
 {
     /// <summary>The channel Pipeline.Sink notifies on (its AggregateChangeNotifications.Channel).</summary>
     public const string NotificationChannel = "pipeline_aggregate_changes";
 
     public static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(15);
 
-    // A slow client loses its oldest pending changes rather than holding up anyone else.
-    private const int SubscriberCapacity = 1024;
+    // Notifications wait here for the fan-out, so the connection's reader never does that work.
+    private const int PendingNotifications = 1024;
 
     private static readonly TimeSpan KeepAlive = TimeSpan.FromSeconds(30);
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     private readonly ConcurrentDictionary<Subscription, byte> _subscriptions = new();
+    private readonly Lock _subscribing = new();
+    private readonly Channel<string> _notifications = Channel.CreateBounded<string>(new BoundedChannelOptions(PendingNotifications)
+    {
+        FullMode = BoundedChannelFullMode.DropOldest,
+        SingleReader = true,
+    });
+
     private volatile bool _listening;
 
     /// <summary>How many streams are open.</summary>
@@ -38,16 +47,33 @@ public sealed partial class AggregateChangeFeed(NpgsqlDataSource dataSource, ILo
     /// <summary>
     /// Starts a subscription at once (not when the stream is first read), and returns its events:
     /// a heartbeat, then every change of <paramref name="key"/> (or of every key), with a
-    /// heartbeat whenever nothing happened for <see cref="HeartbeatInterval"/>.
+    /// heartbeat whenever nothing happened for <see cref="HeartbeatInterval"/>. Null when
+    /// <paramref name="caller"/> already has <see cref="ChangeStreamOptions.MaxOpenPerKey"/> streams
+    /// open, or all callers <see cref="ChangeStreamOptions.MaxOpen"/>. The subscription ends when
+    /// the stream is read to its end or when <paramref name="response"/> is over, whichever is first.
     /// </summary>
-    public IAsyncEnumerable<SseItem<string>> Subscribe(string? key)
+    public IAsyncEnumerable<SseItem<string>>? TrySubscribe(string? key, string caller, HttpResponse response)
     {
-        var subscription = new Subscription(key, Channel.CreateBounded<string>(new BoundedChannelOptions(SubscriberCapacity)
+        var settings = options.Value;
+        Subscription subscription;
+        lock (_subscribing)
         {
-            FullMode = BoundedChannelFullMode.DropOldest,
-            SingleReader = true,
-        }));
-        _subscriptions.TryAdd(subscription, 0);
+            if (_subscriptions.Count >= settings.MaxOpen
+                || _subscriptions.Keys.Count(open => open.Caller == caller) >= settings.MaxOpenPerKey)
+            {
+                return null;
+            }
+
+            // A slow client loses its oldest pending changes rather than holding up anyone else.
+            subscription = new Subscription(this, key, caller, Channel.CreateBounded<string>(new BoundedChannelOptions(settings.QueueCapacity)
+            {
+                FullMode = BoundedChannelFullMode.DropOldest,
+                SingleReader = true,
+            }));
+            _subscriptions.TryAdd(subscription, 0);
+        }
+
+        response.RegisterForDispose(subscription);
         return ReadAsync(subscription, CancellationToken.None);
     }
 
@@ -57,6 +83,34 @@ public sealed partial class AggregateChangeFeed(NpgsqlDataSource dataSource, ILo
             : HealthCheckResult.Degraded("Not listening for aggregate changes; event streams are quiet until the connection is back."));
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var fanOut = Task.Run(() => FanOutAsync(stoppingToken), CancellationToken.None);
+        try
+        {
+            await ListenUntilStoppedAsync(stoppingToken);
+        }
+        finally
+        {
+            _notifications.Writer.TryComplete();
+            await fanOut;
+        }
+    }
+
+    private async Task FanOutAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await foreach (var payload in _notifications.Reader.ReadAllAsync(stoppingToken))
+            {
+                Publish(payload);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task ListenUntilStoppedAsync(CancellationToken stoppingToken)
     {
         var failures = 0;
         while (!stoppingToken.IsCancellationRequested)
@@ -79,7 +133,13 @@ public sealed partial class AggregateChangeFeed(NpgsqlDataSource dataSource, ILo
     private async Task ListenAsync(CancellationToken stoppingToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
-        connection.Notification += (_, notification) => Publish(notification.Payload);
+        connection.Notification += (_, notification) =>
+        {
+            if (!_subscriptions.IsEmpty)
+            {
+                _notifications.Writer.TryWrite(notification.Payload);
+            }
+        };
         await using (var listen = new NpgsqlCommand($"LISTEN {NotificationChannel}", connection))
         {
             await listen.ExecuteNonQueryAsync(stoppingToken);
@@ -107,11 +167,6 @@ public sealed partial class AggregateChangeFeed(NpgsqlDataSource dataSource, ILo
 
     private void Publish(string payload)
     {
-        if (_subscriptions.IsEmpty)
-        {
-            return;
-        }
-
         // Each notification carries a JSON array of changes (the sink packs several into one).
         AggregateChange[]? changes;
         try
@@ -180,7 +235,17 @@ public sealed partial class AggregateChangeFeed(NpgsqlDataSource dataSource, ILo
 
     private static SseItem<string> Heartbeat() => new(DateTimeOffset.UtcNow.ToString("O", System.Globalization.CultureInfo.InvariantCulture), "heartbeat");
 
-    private sealed record Subscription(string? Key, Channel<string> Changes);
+    // A class, not a record: two streams of one caller and key are two subscriptions.
+    private sealed class Subscription(AggregateChangeFeed feed, string? key, string caller, Channel<string> changes) : IDisposable
+    {
+        public string? Key => key;
+
+        public string Caller => caller;
+
+        public Channel<string> Changes => changes;
+
+        public void Dispose() => feed._subscriptions.TryRemove(this, out _);
+    }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Listening for aggregate changes on channel {Channel}.")]
     private static partial void LogListening(ILogger logger, string channel);

@@ -17,7 +17,9 @@ public static class AggregateQueriesExtensions
     public static IHostApplicationBuilder AddAggregateQueries(this IHostApplicationBuilder builder)
     {
         builder.AddNpgsqlDataSource(DatabaseConnectionName);
+        ChangeStreamOptions.Register(builder.Services);
         builder.Services.TryAddSingleton<AggregateChangeFeed>();
+        builder.Services.TryAddSingleton<WindowCursors>();
         builder.Services.AddHostedService(services => services.GetRequiredService<AggregateChangeFeed>());
         builder.Services.AddHealthChecks().AddCheck<AggregateChangeFeed>("aggregate-change-feed", tags: ["ready"]);
         return builder;

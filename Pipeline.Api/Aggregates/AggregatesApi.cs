@@ -1,8 +1,10 @@
 using System.ComponentModel;
 using System.Net.ServerSentEvents;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using Pipeline.Api.Http;
+using Pipeline.ServiceDefaults.Contracts;
 
 namespace Pipeline.Api.Aggregates;
 
@@ -11,6 +13,10 @@ public static class AggregatesApi
 {
     public const int DefaultWindowLimit = 100;
     public const int MaxWindowLimit = 1000;
+
+    private const string AnyKey =
+        "Takes the key as the `key` query parameter, so that every key that can be written can be read: " +
+        "one that holds '/', is '.' or '..', is 'stream', or holds '%2F' has no path of its own under /api/aggregates. ";
 
     private const string SelectTotals = """
         SELECT key, count, sum, min, max, mean, updated_at FROM aggregate_totals WHERE key = @key
@@ -41,9 +47,11 @@ public static class AggregatesApi
                 "filtered to one key when `key` is given. A `heartbeat` event is sent at once and then every 15 seconds. " +
                 "Changes are not replayed: a client that reconnects reads current figures from the other endpoints.")
             .Produces<AggregateChange>(StatusCodes.Status200OK, "text/event-stream")
+            .WithResponseDocumentation(StatusCodes.Status429TooManyRequests,
+                "Over the request rate limit (rate-limited), or too many streams open for this API key or in all (too-many-streams). Retry-After says when to retry.")
             .WithResponseExample(StatusCodes.Status200OK, "text/event-stream", OpenApiExamples.ChangeEvent);
 
-        aggregates.MapGet("/{key}", GetTotals)
+        aggregates.MapRead("/{key}", GetTotals)
             .WithName("GetAggregateTotals")
             .WithSummary("All-time totals of a key")
             .WithDescription("Count, sum, min, max and mean of every event ever posted with this key.")
@@ -52,7 +60,7 @@ public static class AggregatesApi
             .WithResponseExample(StatusCodes.Status200OK, "application/json", OpenApiExamples.Totals)
             .WithResponseExample(StatusCodes.Status404NotFound, "application/problem+json", OpenApiExamples.KeyNotFound);
 
-        aggregates.MapGet("/{key}/windows", GetWindows)
+        aggregates.MapRead("/{key}/windows", GetWindows)
             .WithName("GetAggregateWindows")
             .WithSummary("A key's windows of one size")
             .WithDescription(
@@ -61,16 +69,73 @@ public static class AggregatesApi
                 "A key with no windows in the range answers an empty page.")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+            .WithIntegerParameter("limit", 1, MaxWindowLimit)
             .WithResponseExample(StatusCodes.Status200OK, "application/json", OpenApiExamples.Windows)
             .WithResponseExample(StatusCodes.Status400BadRequest, "application/problem+json", OpenApiExamples.UnknownSize);
+
+        // Any key at all, in the query string: a key a path cannot carry ("stream", "a/b", "." or "..") is read here.
+        api.MapRead("/totals", GetTotalsOfAnyKey)
+            .WithTags("Aggregates")
+            .WithName("GetTotalsOfAnyKey")
+            .WithSummary("All-time totals of any key, named in the query string")
+            .WithDescription(AnyKey + "The same answer as `GET /api/aggregates/{key}`.")
+            .AddEndpointFilter<DatabaseOutageFilter>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+            .WithResponseExample(StatusCodes.Status200OK, "application/json", OpenApiExamples.Totals);
+
+        api.MapRead("/windows", GetWindowsOfAnyKey)
+            .WithTags("Aggregates")
+            .WithName("GetWindowsOfAnyKey")
+            .WithSummary("Windows of any key, named in the query string")
+            .WithDescription(AnyKey + "The same answer, and the same cursors, as `GET /api/aggregates/{key}/windows`.")
+            .AddEndpointFilter<DatabaseOutageFilter>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+            .WithIntegerParameter("limit", 1, MaxWindowLimit)
+            .WithResponseExample(StatusCodes.Status200OK, "application/json", OpenApiExamples.Windows);
 
         return api;
     }
 
-    public static async Task<Results<Ok<AggregateTotals>, ProblemHttpResult>> GetTotals(
-        [Description("The event key.")] string key,
+    public static Task<Results<Ok<AggregateTotals>, ProblemHttpResult>> GetTotals(
+        [Description("The event key, one path segment. A key that holds '/', is '.' or '..', is 'stream', or holds '%2F' is read with GET /api/totals?key=.")] string key,
         NpgsqlDataSource dataSource,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken) =>
+        (AmbiguousInPath(key) ?? NeverWritten(key)) is { } refused
+            ? Task.FromResult<Results<Ok<AggregateTotals>, ProblemHttpResult>>(refused)
+            : ReadTotalsAsync(key, dataSource, cancellationToken);
+
+    public static Task<Results<Ok<AggregateTotals>, ProblemHttpResult>> GetTotalsOfAnyKey(
+        [Description("The event key, any key (escape it as a query value).")] string? key,
+        NpgsqlDataSource dataSource,
+        CancellationToken cancellationToken) =>
+        (string.IsNullOrEmpty(key) ? KeyParameterRequired() : NeverWritten(key)) is { } refused
+            ? Task.FromResult<Results<Ok<AggregateTotals>, ProblemHttpResult>>(refused)
+            : ReadTotalsAsync(key!, dataSource, cancellationToken);
+
+    public static Task<Results<Ok<WindowPage>, ProblemHttpResult>> GetWindows(
+        [Description("The event key, one path segment. A key that holds '/', is '.' or '..', or holds '%2F' is read with GET /api/windows?key=.")] string key,
+        [AsParameters] WindowQuery query,
+        NpgsqlDataSource dataSource,
+        WindowCursors cursors,
+        CancellationToken cancellationToken) =>
+        (AmbiguousInPath(key) ?? NeverWritten(key)) is { } refused
+            ? Task.FromResult<Results<Ok<WindowPage>, ProblemHttpResult>>(refused)
+            : ReadWindowsAsync(key, query, dataSource, cursors, cancellationToken);
+
+    public static Task<Results<Ok<WindowPage>, ProblemHttpResult>> GetWindowsOfAnyKey(
+        [Description("The event key, any key (escape it as a query value).")] string? key,
+        [AsParameters] WindowQuery query,
+        NpgsqlDataSource dataSource,
+        WindowCursors cursors,
+        CancellationToken cancellationToken) =>
+        (string.IsNullOrEmpty(key) ? KeyParameterRequired() : NeverWritten(key)) is { } refused
+            ? Task.FromResult<Results<Ok<WindowPage>, ProblemHttpResult>>(refused)
+            : ReadWindowsAsync(key!, query, dataSource, cursors, cancellationToken);
+
+    private static async Task<Results<Ok<AggregateTotals>, ProblemHttpResult>> ReadTotalsAsync(string key, NpgsqlDataSource dataSource, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(SelectTotals);
         command.Parameters.Add(new NpgsqlParameter<string>("key", key));
@@ -83,17 +148,10 @@ public static class AggregatesApi
         return TypedResults.Ok(ReadTotals(reader));
     }
 
-    public static async Task<Results<Ok<WindowPage>, ProblemHttpResult>> GetWindows(
-        [Description("The event key.")] string key,
-        [Description("The window size: 1m or 1h. Default 1m.")] string? size,
-        [Description("Only windows starting at or after this instant (RFC 3339, e.g. 2030-01-02T03:00:00Z).")] string? from,
-        [Description("Only windows starting before this instant (RFC 3339).")] string? to,
-        [Description("Windows per page, 1 to 1000. Default 100.")] int? limit,
-        [Description("The nextCursor of the previous page.")] string? cursor,
-        NpgsqlDataSource dataSource,
-        CancellationToken cancellationToken)
+    private static async Task<Results<Ok<WindowPage>, ProblemHttpResult>> ReadWindowsAsync(
+        string key, WindowQuery query, NpgsqlDataSource dataSource, WindowCursors cursors, CancellationToken cancellationToken)
     {
-        size ??= QueryParameters.WindowSizes[0];
+        var (size, from, to, limit, cursor) = (query.Size ?? QueryParameters.WindowSizes[0], query.From, query.To, query.Limit, query.Cursor);
         if (!QueryParameters.WindowSizes.Contains(size))
         {
             return AggregateProblems.BadRequest(ErrorCodes.UnknownWindowSize, $"Unknown window size '{size}'; known sizes: {string.Join(", ", QueryParameters.WindowSizes)}.");
@@ -109,14 +167,13 @@ public static class AggregatesApi
             return AggregateProblems.BadRequest(ErrorCodes.InvalidRange, "from must be before to.");
         }
 
-        var pageSize = limit ?? DefaultWindowLimit;
-        if (pageSize is < 1 or > MaxWindowLimit)
+        if (!QueryParameters.TryParseLimit(limit, DefaultWindowLimit, MaxWindowLimit, out var pageSize))
         {
             return AggregateProblems.BadRequest(ErrorCodes.InvalidLimit, $"limit must be between 1 and {MaxWindowLimit}.");
         }
 
         DateTimeOffset? after = null;
-        if (cursor is not null && !QueryParameters.TryDecodeCursor(cursor, out after))
+        if (cursor is not null && !cursors.TryDecode(cursor, key, size, out after))
         {
             return AggregateProblems.BadRequest(ErrorCodes.InvalidCursor, "cursor must be the nextCursor of a previous page.");
         }
@@ -145,20 +202,49 @@ public static class AggregatesApi
         if (items.Count > pageSize)
         {
             items.RemoveAt(pageSize);
-            nextCursor = QueryParameters.EncodeCursor(items[^1].WindowStart);
+            nextCursor = cursors.Encode(items[^1].WindowStart, key, size);
         }
 
         return TypedResults.Ok(new WindowPage(key, size, items, nextCursor));
     }
 
-    public static ServerSentEventsResult<string> StreamChanges(
+    public static Results<ServerSentEventsResult<string>, ProblemHttpResult> StreamChanges(
         [Description("Only changes of this key; all keys when absent.")] string? key,
-        AggregateChangeFeed feed)
+        AggregateChangeFeed feed,
+        IOptions<ChangeStreamOptions> options,
+        HttpContext context)
     {
         // Subscribed here, before the response starts, so nothing committed from now on is missed.
-        IAsyncEnumerable<SseItem<string>> events = feed.Subscribe(key);
+        if (feed.TrySubscribe(key, context.User.Identity?.Name ?? "", context.Response) is not { } events)
+        {
+            var settings = options.Value;
+            context.Response.Headers.RetryAfter = settings.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return ApiProblems.Problem(StatusCodes.Status429TooManyRequests, ErrorCodes.TooManyStreams, "Too many open streams.",
+                $"At most {settings.MaxOpenPerKey} streams may be open per API key, and {settings.MaxOpen} in all; close one or retry after Retry-After seconds.");
+        }
+
         return TypedResults.ServerSentEvents(events);
     }
+
+    // The server decodes every escape in a path but %2F: "a%2Fb" may be a/b escaped or those five
+    // characters, so it is refused rather than guessed.
+    private static ProblemHttpResult? AmbiguousInPath(string key) =>
+        key.Contains("%2F", StringComparison.OrdinalIgnoreCase)
+            ? AggregateProblems.BadRequest(ErrorCodes.AmbiguousKeyPath,
+                "A key in the path may not hold %2F: it could be an escaped '/' or those characters. Send the key as the key query parameter of /api/totals or /api/windows.")
+            : null;
+
+    // A key that breaks the rules every written key keeps (a NUL, a bidi control, not NFC...) has no
+    // aggregates, and some of them (NUL) PostgreSQL cannot even take as a parameter.
+    private static ProblemHttpResult? NeverWritten(string key) =>
+        (PipelineEventRules.HasUnpairedSurrogate(key)
+            ? new EventRuleBreach(EventRuleCodes.InvalidUnicode, "The key holds an unpaired surrogate.")
+            : PipelineEventRules.CheckKey(key)) is { } breach
+            ? AggregateProblems.BadRequest(ErrorCodes.InvalidQueryKey, $"No event can have this key ({breach.Code}): {breach.Message}")
+            : null;
+
+    private static ProblemHttpResult KeyParameterRequired() =>
+        AggregateProblems.BadRequest(ErrorCodes.KeyParameterRequired, "Name the key in the key query parameter, e.g. ?key=sensor-7.");
 
     internal static AggregateTotals ReadTotals(NpgsqlDataReader reader) =>
         new(reader.GetString(0), reader.GetInt64(1), reader.GetDouble(2), reader.GetDouble(3), reader.GetDouble(4), reader.GetDouble(5),

@@ -22,7 +22,7 @@ public static class KeysApi
 
     public static RouteGroupBuilder MapKeyEndpoints(this RouteGroupBuilder api)
     {
-        api.MapGet("/keys", GetTopKeys)
+        api.MapRead("/keys", GetTopKeys)
             .WithTags("Aggregates")
             .WithName("GetTopKeys")
             .WithSummary("The top keys by an all-time figure")
@@ -30,13 +30,14 @@ public static class KeysApi
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .AddEndpointFilter<DatabaseOutageFilter>()
+            .WithIntegerParameter("limit", 1, MaxLimit)
             .WithResponseExample(StatusCodes.Status200OK, "application/json", OpenApiExamples.TopKeys);
         return api;
     }
 
     public static async Task<Results<Ok<TopKeys>, ProblemHttpResult>> GetTopKeys(
         [Description("count, sum or updatedAt. Default count.")] string? orderBy,
-        [Description("How many keys, 1 to 1000. Default 10.")] int? limit,
+        [Description("How many keys, 1 to 1000. Default 10.")] string? limit,
         NpgsqlDataSource dataSource,
         CancellationToken cancellationToken)
     {
@@ -46,8 +47,7 @@ public static class KeysApi
             return AggregateProblems.BadRequest(ErrorCodes.UnknownOrder, $"Unknown orderBy '{orderBy}'; use count, sum or updatedAt.");
         }
 
-        var count = limit ?? DefaultLimit;
-        if (count is < 1 or > MaxLimit)
+        if (!QueryParameters.TryParseLimit(limit, DefaultLimit, MaxLimit, out var count))
         {
             return AggregateProblems.BadRequest(ErrorCodes.InvalidLimit, $"limit must be between 1 and {MaxLimit}.");
         }

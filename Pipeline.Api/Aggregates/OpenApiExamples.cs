@@ -23,7 +23,7 @@ internal static class OpenApiExamples
               "max": 22, "mean": 17.25, "final": true, "updatedAt": "2030-01-02T03:03:41.200+00:00" },
             { "windowStart": "2030-01-02T03:04:00+00:00", "windowEnd": "2030-01-02T03:05:00+00:00", "count": 1, "sum": 27, "min": 27,
               "max": 27, "mean": 27, "final": false, "updatedAt": "2030-01-02T03:04:05.678+00:00" } ],
-          "nextCursor": "AAcO0Cq7ugA" }
+          "nextCursor": "AAcO0Cq7ugCJ3Lx0pZ1yQ0m1s4TzVh8K" }
         """;
 
     public const string UnknownSize = """
@@ -42,6 +42,27 @@ internal static class OpenApiExamples
         { "key": "sensor-42", "window": "1m", "windowStart": "2030-01-02T03:04:00+00:00", "windowEnd": "2030-01-02T03:05:00+00:00",
           "count": 1, "sum": 27, "min": 27, "max": 27, "mean": 27, "final": false, "version": 5, "updatedAt": "2030-01-02T03:04:05.678+00:00" }
         """;
+
+    /// <summary>
+    /// Documents a query parameter the handler reads as text (so that a word or a number past
+    /// Int32 gets the endpoint's own error code, not a binding failure) as the integer it must be.
+    /// </summary>
+    public static RouteHandlerBuilder WithIntegerParameter(this RouteHandlerBuilder endpoint, string name, int minimum, int maximum) =>
+        endpoint.AddOpenApiOperationTransformer((operation, _, _) =>
+        {
+            if (operation.Parameters?.FirstOrDefault(parameter => parameter.Name == name) is OpenApiParameter parameter)
+            {
+                parameter.Schema = new OpenApiSchema
+                {
+                    Type = JsonSchemaType.Integer,
+                    Format = "int32",
+                    Minimum = minimum.ToString(CultureInfo.InvariantCulture),
+                    Maximum = maximum.ToString(CultureInfo.InvariantCulture),
+                };
+            }
+
+            return Task.CompletedTask;
+        });
 
     /// <summary>Sets the example of one response's content type in the endpoint's OpenAPI operation.</summary>
     public static RouteHandlerBuilder WithResponseExample(this RouteHandlerBuilder endpoint, int status, string contentType, string json) =>

@@ -1,6 +1,3 @@
-using System.Buffers.Binary;
-using System.Buffers.Text;
-using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Text.RegularExpressions;
 
@@ -32,39 +29,19 @@ internal static partial class QueryParameters
     }
 
     /// <summary>
-    /// A cursor names the last window start a page returned (microseconds since the epoch, the
-    /// precision PostgreSQL keeps); the next page starts after it. Opaque to clients.
+    /// A <c>limit</c> as the client sent it: absent (the default), or a whole number from 1 to
+    /// <paramref name="max"/>. Anything else (a word, a fraction, a number past Int32) is refused by
+    /// the endpoint with <c>invalid-limit</c>, not by parameter binding.
     /// </summary>
-    public static string EncodeCursor(DateTimeOffset lastWindowStart)
+    public static bool TryParseLimit(string? text, int defaultLimit, int max, out int limit)
     {
-        Span<byte> bytes = stackalloc byte[8];
-        BinaryPrimitives.WriteInt64BigEndian(bytes, (lastWindowStart.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10);
-        return Base64Url.EncodeToString(bytes);
-    }
-
-    public static bool TryDecodeCursor(string? cursor, [NotNullWhen(true)] out DateTimeOffset? after)
-    {
-        after = null;
-        if (cursor is null)
+        limit = defaultLimit;
+        if (text is null)
         {
-            return false;
+            return true;
         }
 
-        Span<byte> bytes = stackalloc byte[9];
-        if (cursor.Length != 11 || !Base64Url.TryDecodeFromChars(cursor, bytes, out var written) || written != 8)
-        {
-            return false;
-        }
-
-        var micros = BinaryPrimitives.ReadInt64BigEndian(bytes);
-        var ticks = DateTimeOffset.UnixEpoch.UtcTicks + micros * 10;
-        if (micros < 0 || ticks > DateTimeOffset.MaxValue.UtcTicks)
-        {
-            return false;
-        }
-
-        after = new DateTimeOffset(ticks, TimeSpan.Zero);
-        return true;
+        return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out limit) && limit >= 1 && limit <= max;
     }
 
     [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,7})?([Zz]|[+-]\d{2}:\d{2})$", RegexOptions.CultureInvariant)]

@@ -42,6 +42,9 @@ internal sealed partial class BacklogMonitor : BackgroundService
     }
 
     /// <summary>Null while new events may be taken; otherwise where the backlog is full.</summary>
+    /// <summary>Whether the backlog has been measured (and nothing since made the figures untrusted).</summary>
+    internal bool HasMeasured => _measured is not null;
+
     public BacklogFull? Check()
     {
         if (!_options.Enabled || _measured is not { } measured)

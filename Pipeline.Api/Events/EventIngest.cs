@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Threading.RateLimiting;
 using Confluent.Kafka;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -14,7 +15,14 @@ namespace Pipeline.Api.Events;
 /// within the produce timeout). Counts what it accepts and rejects.
 /// </summary>
 internal sealed class EventIngest(
-    EventProducer producer, BacklogMonitor backlog, IOptions<IngestOptions> options, IOptions<BacklogOptions> backlogOptions, IngestMetrics metrics, TimeProvider time)
+    EventProducer producer,
+    BacklogMonitor backlog,
+    EventRateLimiter eventLimiter,
+    IOptions<IngestOptions> options,
+    IOptions<BacklogOptions> backlogOptions,
+    IOptions<ApiRateLimitOptions> rateLimits,
+    IngestMetrics metrics,
+    TimeProvider time)
 {
     private static readonly string[] SingleMediaTypes = [RequestBody.Json];
     private static readonly string[] BatchMediaTypes = [RequestBody.Json, RequestBody.Ndjson];
@@ -47,6 +55,21 @@ internal sealed class EventIngest(
         {
             metrics.Rejected(endpoint, (string)invalid.ProblemDetails.Extensions[ApiProblems.CodeMember]!, parsed.EventCount);
             return (null, invalid);
+        }
+
+        // Counted once the events are known to be valid: a refused request costs no event tokens.
+        using var lease = eventLimiter.Acquire(request.HttpContext.User, parsed.EventCount);
+        if (!lease.IsAcquired)
+        {
+            metrics.Rejected(endpoint, ErrorCodes.RateLimited, parsed.EventCount);
+            var wait = lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? retryAfter : TimeSpan.FromSeconds(1);
+            var seconds = ApiRateLimiting.RetryAfterSeconds(wait);
+            var budget = rateLimits.Value.Events;
+            request.HttpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+            return (null, ApiProblems.Problem(StatusCodes.Status429TooManyRequests, ErrorCodes.RateLimited,
+                "Too many events for this API key.",
+                string.Create(CultureInfo.InvariantCulture,
+                    $"This API key may send {budget.TokensPerPeriod} events every {budget.ReplenishmentPeriod.TotalSeconds:0.###} s, in bursts of up to {budget.TokenLimit}; nothing of these {parsed.EventCount} events was produced. Send them again after {seconds} s.")));
         }
 
         if (backlog.Check() is { } full)

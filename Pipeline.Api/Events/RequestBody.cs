@@ -15,6 +15,8 @@ internal sealed class RequestBody : IDisposable
     public const string Json = "application/json";
     public const string Ndjson = "application/x-ndjson";
 
+    private const int InitialSize = 16 * 1024;
+
     private static readonly byte[] Utf8Bom = [0xEF, 0xBB, 0xBF];
 
     private byte[] _buffer;
@@ -25,6 +27,9 @@ internal sealed class RequestBody : IDisposable
         MediaType = mediaType;
         _buffer = ArrayPool<byte>.Shared.Rent(initialSize);
     }
+
+    /// <summary>How many bytes the body holds in memory, read or not.</summary>
+    internal int Capacity => _buffer.Length;
 
     /// <summary>The body's media type: one of those the endpoint accepts.</summary>
     public string MediaType { get; }
@@ -62,14 +67,29 @@ internal sealed class RequestBody : IDisposable
             sizeLimit.MaxRequestBodySize = maxBytes;
         }
 
-        var body = new RequestBody(mediaType, (int)Math.Min(request.ContentLength ?? 16 * 1024, maxBytes) + 1);
+        // Sized by what arrives, never by what Content-Length announces: a client that announces
+        // 4 MiB and sends a byte a minute holds 16 KiB, not 4 MiB. Nor does the buffer ever go
+        // past the limit: a full buffer at the limit is followed by a one-byte probe.
+        var body = new RequestBody(mediaType, (int)Math.Min(InitialSize, maxBytes));
         try
         {
             while (true)
             {
                 if (body._length == body._buffer.Length)
                 {
-                    body.Grow((int)Math.Min((long)body._buffer.Length * 2, maxBytes + 1));
+                    if (body._length >= maxBytes)
+                    {
+                        var probe = new byte[1];
+                        if (await request.Body.ReadAsync(probe, cancellationToken) == 0)
+                        {
+                            return (body, null);
+                        }
+
+                        body.Dispose();
+                        return (null, TooLarge(maxBytes));
+                    }
+
+                    body.Grow((int)Math.Min((long)body._buffer.Length * 2, maxBytes));
                 }
 
                 var read = await request.Body.ReadAsync(body._buffer.AsMemory(body._length), cancellationToken);

@@ -37,6 +37,9 @@ public sealed class NoAdditionalPropertiesAttribute : Attribute;
 /// </summary>
 public static class ApiDocumentation
 {
+    /// <summary>Where the OpenAPI document is served.</summary>
+    public const string OpenApiDocumentPath = "/openapi/v1.json";
+
     private const string NdjsonMediaType = "application/x-ndjson";
 
     /// <summary>Documents the request body as <typeparamref name="TBody"/> in <paramref name="contentTypes"/>.</summary>
@@ -60,6 +63,15 @@ public static class ApiDocumentation
             options.AddDocumentTransformer((document, _, _) =>
             {
                 DescribeDocument(document);
+                // No server entry: the generator would write the request's own Host header into the
+                // document. Without one, clients resolve paths against where they read the document.
+                document.Servers = [];
+                // Read endpoints answer HEAD too; listing it again as its own operation adds nothing.
+                foreach (var path in document.Paths.Values)
+                {
+                    path.Operations?.Remove(HttpMethod.Head);
+                }
+
                 return Task.CompletedTask;
             });
             options.AddOperationTransformer(async (operation, context, cancellationToken) =>
@@ -85,7 +97,9 @@ public static class ApiDocumentation
     /// <summary>Maps the OpenAPI document, and the Scalar UI in Development. Neither needs an API key.</summary>
     public static WebApplication MapApiDocumentation(this WebApplication app)
     {
-        app.MapOpenApi();
+        // The one document by its full path: any other name is the API's usual 404 problem, not
+        // the generator's text/plain answer for an unknown document.
+        app.MapOpenApi(OpenApiDocumentPath);
         if (app.Environment.IsDevelopment())
         {
             app.MapScalarApiReference(scalar => scalar

@@ -12,6 +12,8 @@ namespace Pipeline.Api.Http;
 /// </summary>
 public static class ApiPlatform
 {
+    private const string ApiPath = "/api";
+
     /// <summary>Registers authentication, rate limiting, problem details and OpenAPI.</summary>
     public static WebApplicationBuilder AddApiPlatform(this WebApplicationBuilder builder)
     {
@@ -31,6 +33,7 @@ public static class ApiPlatform
                 .RequireAuthenticatedUser());
 
         builder.Services.AddApiRateLimiting();
+        builder.AddApiTransport();
 
         // Registered before AddProblemDetails so that it is the writer chosen.
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IProblemDetailsWriter, ProblemJsonWriter>());
@@ -40,6 +43,10 @@ public static class ApiPlatform
                 ? badRequest.StatusCode
                 : StatusCodes.Status500InternalServerError);
 
+        // A parameter that does not bind is a 400 problem, never an exception logged at Error (which
+        // Development would otherwise throw); the endpoints read what they validate themselves.
+        builder.Services.Configure<RouteHandlerOptions>(routes => routes.ThrowOnBadRequest = false);
+
         // Numbers are numbers: the OpenAPI schemas must not say a string is accepted for one.
         builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.NumberHandling = JsonNumberHandling.Strict);
         builder.Services.AddApiDocumentation();
@@ -47,18 +54,36 @@ public static class ApiPlatform
     }
 
     /// <summary>
-    /// The middleware, in order: exceptions become a logged 500 problem with a trace id; bare error
-    /// statuses (404, 405) become problems; then authentication, authorization, rate limiting.
+    /// The middleware, in order: forwarded headers from a known proxy, HSTS and the headers every
+    /// answer carries (<see cref="ApiTransport"/>); exceptions become a logged 500 problem with a
+    /// trace id; bare error statuses (404, 405) become problems; authentication reads the key; the
+    /// rate limit (per key, or per address without a valid key); then any <c>/api</c> request
+    /// without a valid key is answered 401 whatever its method or path, before routing could
+    /// answer 404 or 405; authorization.
     /// </summary>
     public static WebApplication UseApiPlatform(this WebApplication app)
     {
+        app.UseApiTransport();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseAuthentication();
-        app.UseAuthorization();
         app.UseRateLimiter();
+        app.Use(RequireApiKeyUnderApi);
+        app.UseAuthorization();
         return app;
     }
+
+    /// <summary>
+    /// Maps a read endpoint that answers GET, and HEAD with the same status and headers and no
+    /// body (the OpenAPI document lists it once, as GET).
+    /// </summary>
+    public static RouteHandlerBuilder MapRead(this IEndpointRouteBuilder endpoints, string pattern, Delegate handler) =>
+        endpoints.MapMethods(pattern, [HttpMethods.Get, HttpMethods.Head], handler);
+
+    private static Task RequireApiKeyUnderApi(HttpContext context, RequestDelegate next) =>
+        context.Request.Path.StartsWithSegments(ApiPath) && context.User.Identity?.IsAuthenticated != true
+            ? context.ChallengeAsync(ApiKeyDefaults.Scheme)
+            : next(context);
 
     /// <summary>
     /// The <c>/api</c> group: every endpoint under it needs an API key and is rate-limited per key,
@@ -66,9 +91,8 @@ public static class ApiPlatform
     /// </summary>
     public static RouteGroupBuilder MapApiGroup(this WebApplication app)
     {
-        var api = app.MapGroup("/api");
+        var api = app.MapGroup(ApiPath);
         api.RequireAuthorization(ApiKeyDefaults.Policy)
-            .RequireRateLimiting(ApiRateLimiting.PerApiKeyPolicy)
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .ProducesProblem(StatusCodes.Status500InternalServerError)
@@ -76,7 +100,8 @@ public static class ApiPlatform
                 "No X-Api-Key header (code api-key-missing), or a key that matches none configured (api-key-invalid).",
                 Example(StatusCodes.Status401Unauthorized, ErrorCodes.ApiKeyMissing, "An API key is required.", "Send your API key in the X-Api-Key header."))
             .WithResponseDocumentation(StatusCodes.Status429TooManyRequests,
-                "This API key is over its rate limit (code rate-limited). Retry-After says when to retry.",
+                "Over a rate limit (code rate-limited): this API key's requests, or for ingest its events, or requests without a valid key from this address. " +
+                "Nothing was produced. Retry-After says when to retry.",
                 Example(StatusCodes.Status429TooManyRequests, ErrorCodes.RateLimited, "Too many requests for this API key.", "Retry after 1 s."))
             .WithResponseDocumentation(StatusCodes.Status500InternalServerError,
                 "An unexpected failure (code internal-error). It is logged; quote the traceId.",

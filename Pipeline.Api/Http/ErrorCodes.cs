@@ -36,6 +36,10 @@ public static class ErrorCodes
     public const string InvalidCursor = "invalid-cursor";
     public const string UnknownOrder = "unknown-order";
     public const string DatabaseUnavailable = "database-unavailable";
+    public const string TooManyStreams = "too-many-streams";
+    public const string KeyParameterRequired = "key-parameter-required";
+    public const string AmbiguousKeyPath = "ambiguous-key-path";
+    public const string InvalidQueryKey = "invalid-query-key";
 
     // What is wrong with one field of one event: the values of a validation problem's "errorCodes".
     public const string EventNotAnObject = "event.not-an-object";
@@ -78,7 +82,7 @@ public static class ErrorCodes
         [ApiKeyInvalid] = "401: the X-Api-Key header matches no configured key.",
         [BodyTooLarge] = "413: the body is larger than Ingest:MaxBodyBytes.",
         [UnsupportedMediaType] = "415: the Content-Type is not one the endpoint reads.",
-        [RateLimited] = "429: this API key is over its rate limit; retry after Retry-After seconds.",
+        [RateLimited] = "429: over a rate limit: requests per API key (Api:RateLimit), events per API key for ingest (Api:RateLimit:Events), or requests without a valid key per client address (Api:RateLimit:Unauthenticated). Nothing was produced; retry after Retry-After seconds.",
         [EventsNotAcknowledged] = "503: the broker did not acknowledge some events in time; `notAcknowledged` lists them. Retry them with the same ids after Retry-After seconds.",
         [BacklogFull] = "503: the pipeline is too far behind (more records wait on a partition than Ingest:Backlog:MaxRecordsPerPartition); nothing was produced. Retry after Retry-After seconds.",
         [BadRequest] = "400: the HTTP request itself is malformed.",
@@ -91,6 +95,10 @@ public static class ErrorCodes
         [InvalidLimit] = "400: `limit` is outside what the endpoint allows.",
         [InvalidCursor] = "400: `cursor` is not the `nextCursor` of a previous page.",
         [UnknownOrder] = "400: `orderBy` is not count, sum or updatedAt.",
+        [KeyParameterRequired] = "400: /api/totals and /api/windows need the key as the `key` query parameter.",
+        [AmbiguousKeyPath] = "400: a key in the path holds %2F, which may be an escaped '/' or those three characters; send it as the `key` query parameter of /api/totals or /api/windows.",
+        [InvalidQueryKey] = "400: the queried key breaks a rule every event key keeps (the key.* codes below), so no aggregate can have it; `detail` names the rule.",
+        [TooManyStreams] = "429: this API key has Api:Streams:MaxOpenPerKey change streams open, or the API Api:Streams:MaxOpen in all; close one or retry after Retry-After seconds.",
         [DatabaseUnavailable] = "503: the database is out of reach; retry the query after Retry-After seconds (ingest is not affected).",
         [EventNotAnObject] = "The event is not a JSON object.",
         [BatchNotAnArray] = "A JSON batch body is not a JSON array.",

@@ -136,14 +136,23 @@ public static class KafkaTelemetry
     }
 
     /// <summary>Writes <c>traceparent</c> (and <c>tracestate</c>, baggage) into record headers, replacing any there.</summary>
-    public static void InjectTraceContext(ActivityContext context, Headers headers)
+    public static void InjectTraceContext(ActivityContext context, Headers headers) => InjectTraceContext(context, Baggage.Current, headers);
+
+    /// <summary>
+    /// Writes <c>traceparent</c> and <c>tracestate</c> into record headers, and no baggage: for a
+    /// producer whose current baggage came from a client it does not trust (an HTTP request's
+    /// <c>baggage</c> header), which would otherwise be copied into every record it writes.
+    /// </summary>
+    public static void InjectTraceContextWithoutBaggage(ActivityContext context, Headers headers) => InjectTraceContext(context, default, headers);
+
+    private static void InjectTraceContext(ActivityContext context, Baggage baggage, Headers headers)
     {
         if (context == default)
         {
             return;
         }
 
-        Propagator.Inject(new PropagationContext(context, Baggage.Current), headers, static (carrier, key, value) =>
+        Propagator.Inject(new PropagationContext(context, baggage), headers, static (carrier, key, value) =>
         {
             carrier.Remove(key);
             carrier.Add(key, Encoding.UTF8.GetBytes(value));

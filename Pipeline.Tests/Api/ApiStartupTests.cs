@@ -29,6 +29,9 @@ public sealed class ApiStartupTests(SinglePartitionEventsTopic topic) : IClassFi
     [InlineData("Ingest:MaxBodyBytes", "10")]
     [InlineData("Ingest:MaxEventAge", "-1.00:00:00")]
     [InlineData("Api:RateLimit:TokenLimit", "0")]
+    [InlineData("Api:RateLimit:Events:TokensPerPeriod", "0")]
+    [InlineData("Api:RateLimit:Events:TokenLimit", "9999")] // less than the largest batch (Ingest:MaxBatchSize, 10,000)
+    [InlineData("Api:RateLimit:Unauthenticated:ReplenishmentPeriod", "00:00:00")]
     public void ApiWithAnInvalidSettingRefusesToStartAndNamesIt(string key, string value)
     {
         using var api = new IngestApiFactory(topic.BootstrapServers, new Dictionary<string, string?> { [key] = value });

@@ -1,5 +1,6 @@
 using System.Net;
 using Confluent.Kafka;
+using Microsoft.Extensions.DependencyInjection;
 using Pipeline.AppHost.Kafka;
 using Pipeline.Contracts;
 
@@ -29,6 +30,7 @@ public sealed class BackpressureTests : IDisposable
     {
         await using var api = Api(Limit);
         using var client = api.CreateApiClient();
+        await WaitUntilMeasuredAsync(api);
 
         // Nothing has been read yet (the processor has committed nothing): all of it waits.
         var accepted = 0;
@@ -69,6 +71,7 @@ public sealed class BackpressureTests : IDisposable
     {
         await using var api = Api(Limit);
         using var client = api.CreateApiClient();
+        await WaitUntilMeasuredAsync(api);
         using (var producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig { BootstrapServers = _broker.BootstrapServers }).Build())
         {
             for (var i = 0; i < Limit + 10; i++)
@@ -108,6 +111,19 @@ public sealed class BackpressureTests : IDisposable
         ["Ingest:Backlog:MaxRecordsPerPartition"] = limit.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["Ingest:Backlog:RefreshInterval"] = "00:00:00.050",
     });
+
+    // Until its first measurement the API holds nothing back (figures it does not have are not
+    // trusted); a test that floods it from its first request waits for that measurement.
+    private static async Task WaitUntilMeasuredAsync(IngestApiFactory api)
+    {
+        var monitor = api.Services.GetRequiredService<Pipeline.Api.Events.BacklogMonitor>();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (!monitor.HasMeasured)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "The API did not measure the backlog within 20 s.");
+            await Task.Delay(20);
+        }
+    }
 
     private static string Batch(int count) =>
         "[" + string.Join(",", Enumerable.Range(0, count).Select(i => ApiRequests.NewEvent(out _, key: $"bp-{i % 16}"))) + "]";

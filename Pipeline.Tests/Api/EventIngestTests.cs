@@ -37,6 +37,34 @@ public sealed class EventIngestTests(PartitionedEventsTopic topic) : IClassFixtu
     }
 
     [Fact]
+    public async Task TheClientsBaggageIsNotCopiedIntoTheRecordsButItsTraceContextIs()
+    {
+        await using var api = new IngestApiFactory(topic.BootstrapServers);
+        using var client = api.CreateApiClient();
+        var traceId = ActivityTraceId.CreateRandom();
+        var events = Enumerable.Range(0, 3).Select(i => $$"""{"id":"baggage-{{i}}-{{traceId}}","key":"sensor-7","value":1}""");
+        using var request = new HttpRequestMessage(HttpMethod.Post, ApiRequests.Batch)
+        {
+            Content = new StringContent("[" + string.Join(",", events) + "]", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("traceparent", $"00-{traceId}-{ActivitySpanId.CreateRandom()}-01");
+        request.Headers.Add("baggage", "padding=" + new string('x', 8000) + ",tenant=someone-else");
+
+        var response = await client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var records = topic.ReadAll().Where(record => PipelineJson.Deserialize<PipelineEvent>(record.Message.Value).Id.EndsWith(traceId.ToString(), StringComparison.Ordinal)).ToList();
+        Assert.Equal(3, records.Count);
+        Assert.All(records, record =>
+        {
+            Assert.True(record.Message.Headers.TryGetLastBytes("traceparent", out var traceparent));
+            Assert.Equal(traceId.ToString(), Encoding.UTF8.GetString(traceparent).Split('-')[1]);
+            Assert.DoesNotContain(record.Message.Headers, header => header.Key == "baggage");
+            Assert.True(record.Message.Headers.Sum(header => header.GetValueBytes().Length) < 1024, "The record's headers are larger than a trace context.");
+        });
+    }
+
+    [Fact]
     public async Task EventWithoutIdOrTimestampGetsAUuidAndTheTimeOfReceipt()
     {
         await using var api = new IngestApiFactory(topic.BootstrapServers);

@@ -35,6 +35,8 @@ public sealed class IngestApiFactory(
             ["ConnectionStrings:pipelinedb"] = Infrastructure.SharedPostgres.PipelineDbConnectionString,
             ["Api:RateLimit:TokenLimit"] = "100000",
             ["Api:RateLimit:TokensPerPeriod"] = "100000",
+            ["Api:RateLimit:Events:TokenLimit"] = "10000000",
+            ["Api:RateLimit:Events:TokensPerPeriod"] = "10000000",
             ["Ingest:ProduceTimeout"] = "00:00:10",
             ["Logging:LogLevel:Default"] = "Information",
         };

@@ -11,6 +11,8 @@ public sealed class QueryApiOpenApiTests(QueryApiFixture fixture) : IClassFixtur
     [InlineData("/api/aggregates/{key}", "GetAggregateTotals", "application/json")]
     [InlineData("/api/aggregates/{key}/windows", "GetAggregateWindows", "application/json")]
     [InlineData("/api/keys", "GetTopKeys", "application/json")]
+    [InlineData("/api/totals", "GetTotalsOfAnyKey", "application/json")]
+    [InlineData("/api/windows", "GetWindowsOfAnyKey", "application/json")]
     [InlineData("/api/aggregates/stream", "StreamAggregateChanges", "text/event-stream")]
     public async Task EveryQueryEndpointIsDescribedWithANameASummaryATagAndAnExample(string path, string operationId, string contentType)
     {
@@ -29,5 +31,23 @@ public sealed class QueryApiOpenApiTests(QueryApiFixture fixture) : IClassFixtur
         Assert.False(string.IsNullOrWhiteSpace(operation.Description));
         Assert.Contains(operation.Tags!, tag => tag.Name == "Aggregates");
         Assert.NotNull(operation.Responses!["200"].Content![contentType].Example);
+    }
+
+    [Theory]
+    [InlineData("/api/aggregates/{key}/windows")]
+    [InlineData("/api/windows")]
+    public async Task EveryWindowParameterIsDescribedAndLimitIsAnInteger(string path)
+    {
+        Func<IServiceCollection, IServiceCollection> addOpenApi = OpenApiServiceCollectionExtensions.AddOpenApi;
+        await using var api = fixture.Api.WithWebHostBuilder(host => host.ConfigureTestServices(services => addOpenApi(services)));
+        var provider = api.Services.GetRequiredKeyedService<IOpenApiDocumentProvider>("v1");
+
+        var document = await provider.GetOpenApiDocumentAsync();
+
+        var parameters = document.Paths[path].Operations![HttpMethod.Get].Parameters!;
+        Assert.Equal(["cursor", "from", "key", "limit", "size", "to"], parameters.Select(p => p.Name!).Order());
+        Assert.All(parameters, p => Assert.False(string.IsNullOrWhiteSpace(p.Description), p.Name));
+        Assert.All(parameters.Where(p => p.Name != "key"), p => Assert.Equal(ParameterLocation.Query, p.In));
+        Assert.Equal(JsonSchemaType.Integer, parameters.Single(p => p.Name == "limit").Schema!.Type);
     }
 }

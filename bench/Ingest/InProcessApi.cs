@@ -57,6 +57,9 @@ internal sealed class InProcessApi : WebApplicationFactory<ApiAssembly>
         builder.UseSetting("Api:Keys:0", ApiKey);
         builder.UseSetting("Api:RateLimit:TokenLimit", "100000000");
         builder.UseSetting("Api:RateLimit:TokensPerPeriod", "100000000");
+        // Ingest also counts events per key: the benchmark measures the API, not its limit.
+        builder.UseSetting("Api:RateLimit:Events:TokenLimit", "100000000");
+        builder.UseSetting("Api:RateLimit:Events:TokensPerPeriod", "100000000");
         builder.UseSetting("Ingest:ProduceTimeout", _produceTimeout.ToString());
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
         if (!_backpressure)
