@@ -4,7 +4,7 @@ using System.Net;
 using System.Net.Http.Json;
 using Microsoft.AspNetCore.Hosting;
 using Pipeline.Api.Aggregates;
-using Pipeline.ServiceDefaults.Contracts;
+using Pipeline.Contracts;
 using Pipeline.Tests.Api;
 using static Pipeline.Tests.Queries.QueryData;
 
