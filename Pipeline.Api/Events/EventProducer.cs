@@ -49,13 +49,9 @@ internal sealed partial class EventProducer(
         var producer = producers.Current;
         var timeout = options.Value.ProduceTimeout;
         var started = Stopwatch.GetTimestamp();
-        using var activity = ApiTelemetry.ActivitySource.StartActivity($"send {Topics.Events}", ActivityKind.Producer);
+        using var activity = ApiTelemetry.ActivitySource.StartSendActivity(Topics.Events);
         if (activity is not null)
         {
-            activity.SetTag("messaging.system", "kafka");
-            activity.SetTag("messaging.operation.type", "send");
-            activity.SetTag("messaging.operation.name", "send");
-            activity.SetTag("messaging.destination.name", Topics.Events);
             activity.SetTag("messaging.client.id", producer.Name);
             if (events.Count > 1)
             {
