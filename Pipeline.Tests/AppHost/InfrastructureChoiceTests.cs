@@ -66,4 +66,22 @@ public sealed class InfrastructureChoiceTests
 
         Assert.Contains("auto, containers, local, external", failure.Message);
     }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("auto")]
+    public void PublishingAutoMeansExternalWhateverThePublishingMachineRuns(string? setting)
+    {
+        var choice = InfrastructureChoice.Resolve(setting, () => throw new InvalidOperationException("must not probe"), isPublishMode: true);
+
+        Assert.Equal(InfrastructureMode.External, choice.Mode);
+    }
+
+    [Fact]
+    public void TheLocalModeRefusesToBePublished()
+    {
+        var failure = Assert.Throws<InvalidOperationException>(() => InfrastructureChoice.Resolve("local", () => null, isPublishMode: true));
+
+        Assert.Contains("cannot be published", failure.Message);
+    }
 }
