@@ -230,7 +230,7 @@ public sealed class ContainersModeModelTests(ContainersModeModelTests.Containers
         public async Task InitializeAsync()
         {
             var appHost = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Pipeline_AppHost>(
-                ["--Pipeline:Infrastructure=containers"]);
+                ["--Pipeline:Infrastructure=containers", $"--AppHostSha={Podman.ModelTestAppHostSha}"]);
             _app = await appHost.BuildAsync();
             Model = _app.Services.GetRequiredService<DistributedApplicationModel>();
             RunContext = _app.Services.GetRequiredService<DistributedApplicationExecutionContext>();
@@ -248,6 +248,8 @@ public sealed class ContainersModeModelTests(ContainersModeModelTests.Containers
             {
                 await _app.DisposeAsync();
             }
+
+            Podman.RemoveModelTestVolumes();
         }
     }
 }
