@@ -84,4 +84,21 @@ public sealed class InfrastructureChoiceTests
 
         Assert.Contains("cannot be published", failure.Message);
     }
+
+    [PodmanFact]
+    public void PodmanIsFoundByTheProbeWhereItRunsContainers()
+    {
+        Assert.Equal("podman", InfrastructureChoice.ProbeContainerRuntime("podman"));
+        Assert.Null(InfrastructureChoice.ProbeContainerRuntime("no-such-container-runtime"));
+    }
+
+    [PodmanFact]
+    public void OnlyTheImagesTheRuntimeDoesNotHoldAreReportedMissing()
+    {
+        Assert.True(Podman.ImageExists(Podman.PostgresImage), $"podman has no image {Podman.PostgresImage}: run .ci/test-images to build it.");
+
+        var missing = InfrastructureChoice.ImagesNotPresent("podman", [Podman.PostgresImage, "localhost/pipeline-test/never-built:0"]);
+
+        Assert.Equal(["localhost/pipeline-test/never-built:0"], missing);
+    }
 }
