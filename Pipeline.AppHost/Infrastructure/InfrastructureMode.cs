@@ -87,11 +87,16 @@ public sealed record InfrastructureChoice(InfrastructureMode Mode, string Reason
     public static string? ProbeContainerRuntime()
     {
         var preferred = Environment.GetEnvironmentVariable("ASPIRE_CONTAINER_RUNTIME") ?? Environment.GetEnvironmentVariable("DOTNET_ASPIRE_CONTAINER_RUNTIME");
-        string[] candidates = string.IsNullOrWhiteSpace(preferred) ? ["docker", "podman"] : [preferred];
-        return candidates.FirstOrDefault(EngineAnswers);
+        return string.IsNullOrWhiteSpace(preferred) ? ProbeContainerRuntime("docker", "podman") : ProbeContainerRuntime(preferred);
     }
 
-    private static bool EngineAnswers(string runtime) => Succeeds(runtime, ["info", "--format", "{{.ServerVersion}}"]);
+    /// <summary>The first of <paramref name="candidates"/> whose engine answers, or null.</summary>
+    public static string? ProbeContainerRuntime(params string[] candidates) => candidates.FirstOrDefault(EngineAnswers);
+
+    // Each engine's own name for its version: podman's info has no ServerVersion, and asking
+    // for it fails even where podman runs containers.
+    private static bool EngineAnswers(string runtime) =>
+        Succeeds(runtime, ["info", "--format", Path.GetFileName(runtime) == "podman" ? "{{.Version.Version}}" : "{{.ServerVersion}}"]);
 
     private static bool Succeeds(string runtime, string[] arguments)
     {
@@ -106,6 +111,10 @@ public sealed record InfrastructureChoice(InfrastructureMode Mode, string Reason
             {
                 return false;
             }
+
+            // Drained, so that a long answer cannot fill the pipe and hold the process.
+            _ = info.StandardOutput.ReadToEndAsync();
+            _ = info.StandardError.ReadToEndAsync();
 
             if (!info.WaitForExit(TimeSpan.FromSeconds(10)))
             {

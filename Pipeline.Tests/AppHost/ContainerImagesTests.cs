@@ -25,6 +25,7 @@ public sealed class ContainerImagesTests
         var appHost = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Pipeline_AppHost>(
         [
             "--Pipeline:Infrastructure=containers",
+            $"--AppHostSha={Podman.ModelTestAppHostSha}",
             "--Pipeline:Containers:KafkaImage=localhost/pipeline-test/kafka-stand-in:1",
             "--Pipeline:Containers:KafkaUiImage=localhost/pipeline-test/kafka-ui-stand-in:2",
             "--Pipeline:Containers:PostgresImage=localhost/pipeline-test/postgres:15",
@@ -41,5 +42,7 @@ public sealed class ContainerImagesTests
         Assert.Equal("localhost/pipeline-test/kafka-stand-in:1", ImageOf("kafka"));
         Assert.Equal("localhost/pipeline-test/kafka-ui-stand-in:2", ImageOf("kafka-ui"));
         Assert.Equal("localhost/pipeline-test/postgres:15", ImageOf("postgres"));
+        await app.DisposeAsync();
+        Podman.RemoveModelTestVolumes();
     }
 }

@@ -128,6 +128,12 @@ public sealed class ContainersModeModelTests(ContainersModeModelTests.Containers
             kafka["KAFKA_ADVERTISED_LISTENERS"]);
         Assert.Equal("{kafka.bindings.internal.host}:{kafka.bindings.internal.port}", ui["KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS"]);
         Assert.Equal("{kafka.bindings.tcp.host}:{kafka.bindings.tcp.port}", ((IResourceWithConnectionString)Resource<ContainerResource>("kafka")).ConnectionStringExpression.ValueExpression);
+
+        // The services are given what the host listener advertises; Kafka UI what the internal one does.
+        var api = await ResolvedEnvironment.AsPublishedAsync(Resource<ProjectResource>("api"));
+        Assert.Equal("{kafka.connectionString}", api["ConnectionStrings__kafka"]);
+        Assert.Equal(((IResourceWithConnectionString)Resource<ContainerResource>("kafka")).ConnectionStringExpression.ValueExpression, Listener(kafka, "PLAINTEXT_HOST"));
+        Assert.Equal(ui["KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS"], Listener(kafka, "PLAINTEXT_INTERNAL"));
     }
 
     [Fact]
@@ -224,7 +230,7 @@ public sealed class ContainersModeModelTests(ContainersModeModelTests.Containers
         public async Task InitializeAsync()
         {
             var appHost = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Pipeline_AppHost>(
-                ["--Pipeline:Infrastructure=containers"]);
+                ["--Pipeline:Infrastructure=containers", $"--AppHostSha={Podman.ModelTestAppHostSha}"]);
             _app = await appHost.BuildAsync();
             Model = _app.Services.GetRequiredService<DistributedApplicationModel>();
             RunContext = _app.Services.GetRequiredService<DistributedApplicationExecutionContext>();
@@ -242,6 +248,8 @@ public sealed class ContainersModeModelTests(ContainersModeModelTests.Containers
             {
                 await _app.DisposeAsync();
             }
+
+            Podman.RemoveModelTestVolumes();
         }
     }
 }

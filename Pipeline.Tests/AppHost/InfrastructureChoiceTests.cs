@@ -66,4 +66,39 @@ public sealed class InfrastructureChoiceTests
 
         Assert.Contains("auto, containers, local, external", failure.Message);
     }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("auto")]
+    public void PublishingAutoMeansExternalWhateverThePublishingMachineRuns(string? setting)
+    {
+        var choice = InfrastructureChoice.Resolve(setting, () => throw new InvalidOperationException("must not probe"), isPublishMode: true);
+
+        Assert.Equal(InfrastructureMode.External, choice.Mode);
+    }
+
+    [Fact]
+    public void TheLocalModeRefusesToBePublished()
+    {
+        var failure = Assert.Throws<InvalidOperationException>(() => InfrastructureChoice.Resolve("local", () => null, isPublishMode: true));
+
+        Assert.Contains("cannot be published", failure.Message);
+    }
+
+    [PodmanFact]
+    public void PodmanIsFoundByTheProbeWhereItRunsContainers()
+    {
+        Assert.Equal("podman", InfrastructureChoice.ProbeContainerRuntime("podman"));
+        Assert.Null(InfrastructureChoice.ProbeContainerRuntime("no-such-container-runtime"));
+    }
+
+    [PodmanFact]
+    public void OnlyTheImagesTheRuntimeDoesNotHoldAreReportedMissing()
+    {
+        Assert.True(Podman.ImageExists(Podman.PostgresImage), $"podman has no image {Podman.PostgresImage}: run .ci/test-images to build it.");
+
+        var missing = InfrastructureChoice.ImagesNotPresent("podman", [Podman.PostgresImage, "localhost/pipeline-test/never-built:0"]);
+
+        Assert.Equal(["localhost/pipeline-test/never-built:0"], missing);
+    }
 }

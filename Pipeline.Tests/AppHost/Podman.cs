@@ -31,6 +31,30 @@ internal static class Podman
     /// <summary>Why podman cannot run containers here, or null when it can.</summary>
     public static string? WhyUnusable => Unusable.Value;
 
+    /// <summary>
+    /// An AppHost identity for tests that build the containers model without running it. The
+    /// orchestrator may still create the model's volumes; under this identity they are named
+    /// apart from a developer's own (<c>--AppHostSha</c>, Aspire's hook for tests), and
+    /// <see cref="RemoveModelTestVolumes"/> removes them.
+    /// </summary>
+    public static readonly string ModelTestAppHostSha = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData("pipeline containers model test"u8));
+
+    /// <summary>Removes the volumes named under <see cref="ModelTestAppHostSha"/>, where podman runs.</summary>
+    public static void RemoveModelTestVolumes()
+    {
+        if (WhyUnusable is not null)
+        {
+            return;
+        }
+
+        var prefix = $"pipeline.apphost-{ModelTestAppHostSha[..10].ToLowerInvariant()}-";
+        foreach (var volume in Run(["volume", "ls", "--format", "{{.Name}}"], TimeSpan.FromSeconds(30)).Output
+                     .Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(v => v.StartsWith(prefix, StringComparison.Ordinal)))
+        {
+            Run(["volume", "rm", volume], TimeSpan.FromSeconds(30));
+        }
+    }
+
     public static bool ImageExists(string image) => Run(["image", "exists", image], TimeSpan.FromSeconds(30)).ExitCode == 0;
 
     /// <summary><c>podman inspect</c> of one container.</summary>
