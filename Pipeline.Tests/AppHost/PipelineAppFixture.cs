@@ -22,7 +22,7 @@ public sealed class PipelineAppFixture : IAsyncLifetime
     public const string ApiKey = "apphost-test-key-5f0c1e";
 
     /// <summary>The services the AppHost runs, all of which must become healthy.</summary>
-    public static readonly string[] Services = ["api", "stream-processor", "sink"];
+    public static readonly string[] Services = ["api", "stream-processor", "sink", "web"];
 
     private DistributedApplication? _app;
     private OtlpTraceReceiver? _traces;
