@@ -104,7 +104,7 @@ public sealed class LivePageTests(PipelineAppFixture fixture, ITestOutputHelper 
         await phone.GotoAsync(page.Url);
         await Expect(phone.GetByTestId("connection-state")).ToHaveTextAsync("Live", Soon);
         await phone.Locator($"tr[data-key='{key}']").GetByRole(AriaRole.Button, new() { Name = key }).ClickAsync();
-        await Expect(phone.GetByTestId("summary-1m")).ToContainTextAsync("count", Soon);
+        await Expect(phone.GetByTestId("summary-1m")).ToContainTextAsync("count", new() { Timeout = 30_000 });
         await phone.ScreenshotAsync(new() { Path = ScreenshotPath($"{name}-390"), FullPage = true });
         await phone.CloseAsync();
     }
