@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Microsoft.FluentUI.AspNetCore.Components;
+using OpenTelemetry.Instrumentation.AspNetCore;
 using Pipeline.Web;
 using Pipeline.Web.Api;
 using Pipeline.Web.DeadLetters;
@@ -44,11 +45,22 @@ public static class WebExtensions
         });
         builder.Services.AddHostedService<DeadLetterWorker>();
 
+        // The circuit's WebSocket lives as long as the page, and static files are not what a trace is for.
+        builder.Services.Configure<AspNetCoreTraceInstrumentationOptions>(tracing =>
+        {
+            var defaults = tracing.Filter;
+            tracing.Filter = context => !IsPagePlumbing(context.Request.Path) && (defaults?.Invoke(context) ?? true);
+        });
+
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
         builder.Services.AddFluentUIComponents();
         builder.Services.AddRadzenComponents();
         return builder;
     }
+
+    private static bool IsPagePlumbing(PathString path) =>
+        path.StartsWithSegments("/_blazor") || path.StartsWithSegments("/_framework") || path.StartsWithSegments("/_content")
+        || Path.HasExtension(path.Value);
 
     public static WebApplication UsePipelineWeb(this WebApplication app)
     {

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
@@ -76,6 +77,10 @@ public sealed class PipelineApiClient(HttpClient http)
 
     private async Task<T> GetAsync<T>(string path, CancellationToken cancellationToken)
     {
+        // The page's reads run on its own schedule (and, in a circuit, under the long-lived /_blazor
+        // request): they start no trace of their own, so the dashboard's trace list keeps to events
+        // (ServiceDefaults' BackgroundWorkSampler). This only clears it for this call.
+        Activity.Current = null;
         using var response = await SendAsync(() => http.GetAsync(path, cancellationToken), cancellationToken);
         if (response.IsSuccessStatusCode)
         {
