@@ -24,6 +24,9 @@ public sealed class PipelineAppFixture : IAsyncLifetime
     /// <summary>The services the AppHost runs, all of which must become healthy.</summary>
     public static readonly string[] Services = ["api", "stream-processor", "sink", "web"];
 
+    /// <summary>What each service logged from its start until every service was healthy (of the last app started).</summary>
+    public static IReadOnlyDictionary<string, IReadOnlyList<string>> StartupLogs { get; private set; } = new Dictionary<string, IReadOnlyList<string>>();
+
     private DistributedApplication? _app;
     private OtlpTraceReceiver? _traces;
 
@@ -96,6 +99,7 @@ public sealed class PipelineAppFixture : IAsyncLifetime
                 await app.ResourceNotifications.WaitForResourceHealthyAsync(service, cancellation.Token);
             }
 
+            StartupLogs = await StartupLog.ReadAsync(app, Services);
             return app;
         }
         catch
