@@ -4,6 +4,8 @@ using System.Net.Http.Json;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
+using Deque.AxeCore.Commons;
+using Deque.AxeCore.Playwright;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 using Pipeline.AppHost.Postgres;
@@ -59,6 +61,7 @@ public sealed class LivePageTests(PipelineAppFixture fixture, ITestOutputHelper 
         await Expect(page.GetByTestId("summary-1h")).ToContainTextAsync("count 5", new() { Timeout = 30_000 });
         Assert.NotEqual(before, await columns.EvaluateAllAsync<string>("series => series.map(s => s.innerHTML).join()"));
         await ScreenshotAsync(browser, page, "live-page", key);
+        await AssertAccessibleAsync(page);
 
         // The database taken down: the page says it is reconnecting, keeps its figures, and is live again after.
         var commands = fixture.App.Services.GetRequiredService<ResourceCommandService>();
@@ -85,6 +88,19 @@ public sealed class LivePageTests(PipelineAppFixture fixture, ITestOutputHelper 
 
         Assert.Empty(pageErrors);
         output.WriteLine($"The live page test took {elapsed.Elapsed.TotalSeconds:0} s.");
+    }
+
+    // axe-core's WCAG 2 A and AA rules on the page as a user sees it (a key chosen, figures shown).
+    private static async Task AssertAccessibleAsync(IPage page)
+    {
+        var results = await page.RunAxe(new AxeRunOptions
+        {
+            RunOnly = new RunOnlyOptions { Type = "tag", Values = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] },
+        });
+        var violations = results.Violations.Select(v =>
+            $"{v.Id} ({v.Impact}): {v.Help} at {string.Join(", ", v.Nodes.Take(3).Select(n => n.Target?.ToString()))}").ToList();
+        Assert.NotEmpty(results.Passes);
+        Assert.True(violations.Count == 0, "Accessibility violations:\n" + string.Join("\n", violations));
     }
 
     private static async Task PostAsync(HttpClient api, string key, double value, int events)
