@@ -6,7 +6,7 @@ namespace Pipeline.Api.Status;
 /// <summary>
 /// The ingest rate the status endpoint reports: listens to this host's own
 /// <c>pipeline.api.events.accepted</c> counter (so ingest needs no second hook) and keeps the
-/// events acknowledged in each of the last <see cref="Seconds"/> whole seconds.
+/// events acknowledged in each of the last <see cref="Seconds"/> seconds.
 /// </summary>
 internal sealed class IngestRate : IHostedService, IDisposable
 {
@@ -38,14 +38,15 @@ internal sealed class IngestRate : IHostedService, IDisposable
     /// <summary>Events acknowledged since the API started.</summary>
     public long Total => Interlocked.Read(ref _total);
 
-    /// <summary>Events acknowledged per second, averaged over the last <see cref="Seconds"/> whole seconds.</summary>
+    /// <summary>Events acknowledged per second, averaged over the last <see cref="Seconds"/> seconds (the current one included).</summary>
     public double PerSecond()
     {
         var now = CurrentSecond();
         long sum = 0;
         lock (_gate)
         {
-            for (var second = now - Seconds; second < now; second++)
+            // The current second counts too, so a burst shows at once rather than a second later.
+            for (var second = now - Seconds + 1; second <= now; second++)
             {
                 var slot = Slot(second);
                 if (_bucketSecond[slot] == second)
