@@ -1,6 +1,7 @@
 using Pipeline.Api.Aggregates;
 using Pipeline.Api.Events;
 using Pipeline.Api.Http;
+using Pipeline.Api.Status;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -9,6 +10,7 @@ builder.AddBackgroundHealthReport();
 builder.AddApiPlatform();
 builder.AddEventIngest();
 builder.AddAggregateQueries();
+builder.AddPipelineStatus();
 
 var app = builder.Build();
 
@@ -19,5 +21,6 @@ app.MapApiDocumentation();
 var api = app.MapApiGroup();
 api.MapEventsApi();
 api.MapAggregatesApi();
+api.MapStatusApi();
 
 app.Run();

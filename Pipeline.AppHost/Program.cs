@@ -36,6 +36,14 @@ infrastructure.ConnectToKafka(builder.AddProject<Projects.Pipeline_Sink>("sink")
     .WaitForCompletion(migrator)
     .WithHttpHealthCheck("/health");
 
+// The live page of the aggregates: a client of the API like any other, its key kept server-side.
+infrastructure.ConnectToKafka(builder.AddProject<Projects.Pipeline_Web>("web"))
+    .WithReference(api)
+    .WithEnvironment("PipelineApi__Key", apiKey)
+    .WaitFor(api)
+    .WithExternalHttpEndpoints()
+    .WithHttpHealthCheck("/health");
+
 // Not started with the rest: press Start on it in the dashboard to watch traffic flow
 // through the pipeline; it then checks every aggregate it caused (--verify). A development
 // tool, never deployed.

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
+using Pipeline.ServiceDefaults.Telemetry;
 
 namespace Microsoft.Extensions.Hosting;
 
@@ -52,7 +53,8 @@ public static class Extensions
 
     /// <summary>
     /// Sends logs, traces and metrics to the OTLP endpoint that Aspire hands each service
-    /// (<c>OTEL_EXPORTER_OTLP_ENDPOINT</c>). Health probes are left out of the traces.
+    /// (<c>OTEL_EXPORTER_OTLP_ENDPOINT</c>). Health probes, and client calls that no request or
+    /// message caused (<see cref="BackgroundWorkSampler"/>), are left out of the traces.
     /// </summary>
     public static TBuilder ConfigureOpenTelemetry<TBuilder>(this TBuilder builder)
         where TBuilder : IHostApplicationBuilder
@@ -70,6 +72,7 @@ public static class Extensions
                 .AddRuntimeInstrumentation()
                 .AddMeter(TelemetryPrefix + "*"))
             .WithTracing(tracing => tracing
+                .SetSampler(new ParentBasedSampler(new BackgroundWorkSampler()))
                 .AddSource(builder.Environment.ApplicationName)
                 .AddSource(TelemetryPrefix + "*")
                 .AddAspNetCoreInstrumentation(aspNetCore =>

@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Pipeline.ServiceDefaults.Kafka;
 using Pipeline.StreamProcessor.Configuration;
@@ -26,6 +28,9 @@ internal static class StreamProcessorExtensions
         builder.AddRecordLoss(StreamProcessorTelemetry.Name, "pipeline.stream_processor");
         builder.Services.AddHostedService<StreamProcessorWorker>();
         builder.Services.AddHealthChecks().AddCheck<StreamProcessorHealthCheck>("stream-processor", tags: ["ready"]);
+        // Degraded (starting, rebalancing) is not ready either: /health answers 503 for it, as for Unhealthy.
+        builder.Services.Configure<HealthCheckOptions>(health =>
+            health.ResultStatusCodes[HealthStatus.Degraded] = StatusCodes.Status503ServiceUnavailable);
 
         return builder;
     }

@@ -22,7 +22,10 @@ public sealed class PipelineAppFixture : IAsyncLifetime
     public const string ApiKey = "apphost-test-key-5f0c1e";
 
     /// <summary>The services the AppHost runs, all of which must become healthy.</summary>
-    public static readonly string[] Services = ["api", "stream-processor", "sink"];
+    public static readonly string[] Services = ["api", "stream-processor", "sink", "web"];
+
+    /// <summary>What each service logged from its start until every service was healthy (of the last app started).</summary>
+    public static IReadOnlyDictionary<string, IReadOnlyList<string>> StartupLogs { get; private set; } = new Dictionary<string, IReadOnlyList<string>>();
 
     private DistributedApplication? _app;
     private OtlpTraceReceiver? _traces;
@@ -96,6 +99,7 @@ public sealed class PipelineAppFixture : IAsyncLifetime
                 await app.ResourceNotifications.WaitForResourceHealthyAsync(service, cancellation.Token);
             }
 
+            StartupLogs = await StartupLog.ReadAsync(app, Services);
             return app;
         }
         catch
