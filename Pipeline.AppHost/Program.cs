@@ -37,12 +37,15 @@ infrastructure.ConnectToKafka(builder.AddProject<Projects.Pipeline_Sink>("sink")
     .WithHttpHealthCheck("/health");
 
 // The live page of the aggregates: a client of the API like any other, its key kept server-side.
+// Not published: the page has no sign-in of its own and acts with the API key, so anyone who
+// reached it could read every aggregate and send events. A development and operator's aid.
 infrastructure.ConnectToKafka(builder.AddProject<Projects.Pipeline_Web>("web"))
     .WithReference(api)
     .WithEnvironment("PipelineApi__Key", apiKey)
     .WaitFor(api)
     .WithExternalHttpEndpoints()
-    .WithHttpHealthCheck("/health");
+    .WithHttpHealthCheck("/health")
+    .ExcludeFromManifest();
 
 // Not started with the rest: press Start on it in the dashboard to watch traffic flow
 // through the pipeline; it then checks every aggregate it caused (--verify). A development

@@ -135,8 +135,9 @@ public sealed class ExternalModeTests
         foreach (var service in PipelineAppFixture.Services)
         {
             var values = new Dictionary<string, object>();
-            var context = new EnvironmentCallbackContext(new DistributedApplicationExecutionContext(DistributedApplicationOperation.Run), values);
-            foreach (var callback in model.Resources.Single(r => r.Name == service).Annotations.OfType<EnvironmentCallbackAnnotation>())
+            var resource = model.Resources.Single(r => r.Name == service);
+            var context = new EnvironmentCallbackContext(new DistributedApplicationExecutionContext(DistributedApplicationOperation.Run), resource, values, CancellationToken.None);
+            foreach (var callback in resource.Annotations.OfType<EnvironmentCallbackAnnotation>())
             {
                 await callback.Callback(context);
             }
