@@ -79,7 +79,7 @@ public sealed class BurstPastRetentionTests(Xunit.Abstractions.ITestOutputHelper
         }
 
         await ServiceProcess.KillNineAsync(app, "stream-processor", "Pipeline.Stream");
-        await RestartAsync(app, "stream-processor");
+        await ServiceProcess.RestartAsync(app, "stream-processor");
 
         // The idle keys again: new events, and every earlier one sent again with its id (counted once).
         var after = DateTimeOffset.UtcNow;
@@ -173,14 +173,5 @@ public sealed class BurstPastRetentionTests(Xunit.Abstractions.ITestOutputHelper
         return Enumerable.Range(0, 4)
             .Select(partition => consumer.QueryWatermarkOffsets(new TopicPartition(topic, partition), TimeSpan.FromSeconds(10)).Low.Value)
             .ToList();
-    }
-
-    // The orchestrator does not restart a process that died; an operator (here, the test) does.
-    private static async Task RestartAsync(DistributedApplication app, string resource)
-    {
-        await app.ResourceNotifications.WaitForResourceAsync(resource, KnownResourceStates.TerminalStates).WaitAsync(TimeSpan.FromSeconds(30));
-        var started = await app.Services.GetRequiredService<ResourceCommandService>().ExecuteCommandAsync(resource, KnownResourceCommands.StartCommand);
-        Assert.True(started.Success, started.Message);
-        await app.ResourceNotifications.WaitForResourceHealthyAsync(resource).WaitAsync(TimeSpan.FromMinutes(2));
     }
 }

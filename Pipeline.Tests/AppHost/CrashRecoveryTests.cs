@@ -46,7 +46,7 @@ public sealed class CrashRecoveryTests(PipelineAppFixture fixture)
             killed.Add(await ServiceProcess.KillNineAsync(fixture.App, resource, Executables[resource]));
             try
             {
-                await RestartAsync(resource);
+                await ServiceProcess.RestartAsync(fixture.App, resource);
             }
             catch (Exception exception) when (exception is DistributedApplicationException or TimeoutException)
             {
@@ -59,17 +59,5 @@ public sealed class CrashRecoveryTests(PipelineAppFixture fixture)
         Assert.Equal(Kills, killed.Distinct().Count());
         Assert.True(outcome.ExitCode == LoadCommand.Success, load.Output + "\n" + logs);
         Assert.Equal(50, outcome.Verification!.KeysChecked);
-    }
-
-    // The orchestrator does not restart a process that died; an operator (here, the test) does.
-    private async Task RestartAsync(string resource)
-    {
-        // Bounds for a loaded 2-core machine (a restart is `dotnet run` of the project), not speed targets.
-        await fixture.App.ResourceNotifications.WaitForResourceAsync(resource, KnownResourceStates.TerminalStates)
-            .WaitAsync(TimeSpan.FromSeconds(60));
-        var commands = fixture.App.Services.GetRequiredService<ResourceCommandService>();
-        var started = await commands.ExecuteCommandAsync(resource, KnownResourceCommands.StartCommand);
-        Assert.True(started.Success, started.Message);
-        await fixture.App.ResourceNotifications.WaitForResourceHealthyAsync(resource).WaitAsync(TimeSpan.FromMinutes(4));
     }
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Globalization;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
@@ -57,6 +58,33 @@ internal static class ServiceProcess
         catch (IOException)
         {
             return "";
+        }
+    }
+
+    /// <summary>
+    /// Starts a service that died, as an operator would press Start (the orchestrator does not
+    /// restart a process that died), and waits until it is healthy. A start that fails at once
+    /// (seen now and then on a loaded machine, before the service logs a line) is pressed again,
+    /// up to three times. The bounds allow for a loaded 2-core machine; they are not speed targets.
+    /// </summary>
+    public static async Task RestartAsync(DistributedApplication app, string resource)
+    {
+        var terminal = TimeSpan.FromSeconds(60);
+        await app.ResourceNotifications.WaitForResourceAsync(resource, KnownResourceStates.TerminalStates).WaitAsync(terminal);
+        var commands = app.Services.GetRequiredService<ResourceCommandService>();
+        for (var attempt = 1; ; attempt++)
+        {
+            var started = await commands.ExecuteCommandAsync(resource, KnownResourceCommands.StartCommand);
+            Assert.True(started.Success, started.Message);
+            try
+            {
+                await app.ResourceNotifications.WaitForResourceHealthyAsync(resource).WaitAsync(TimeSpan.FromMinutes(4));
+                return;
+            }
+            catch (DistributedApplicationException) when (attempt < 3)
+            {
+                await app.ResourceNotifications.WaitForResourceAsync(resource, KnownResourceStates.TerminalStates).WaitAsync(terminal);
+            }
         }
     }
 }
