@@ -19,8 +19,6 @@ internal sealed partial class SinkConsumer(IConsumer<byte[]?, byte[]?> consumer,
     private readonly ConsumerPositionGuard _positions = new(loss, logger, LostConsequence);
     private bool _paused;
 
-    public IConsumer<byte[]?, byte[]?> Client => consumer;
-
     /// <summary>Up to <paramref name="batchSize"/> records: waits for a first one, then lingers for more, then takes what has already arrived.</summary>
     public List<ConsumeResult<byte[]?, byte[]?>> CollectBatch(int batchSize, TimeSpan linger, CancellationToken stoppingToken)
     {
