@@ -4,20 +4,21 @@ using Pipeline.AppHost.Infrastructure;
 var builder = DistributedApplication.CreateBuilder(args);
 
 var infrastructure = builder.AddPipelineInfrastructure();
-var database = infrastructure.Database;
 
 // Runs once, before anything touches the database; a failure keeps the services from starting.
 // Not in the manifest, whose targets would restart it as a service: deployed as a job (README, Deploy).
 var migrator = builder.AddProject<Projects.Pipeline_Migrator>("migrator")
-    .WithReference(database)
-    .WaitFor(database)
+    .WithDatabase(infrastructure)
+    .WaitFor(infrastructure.Database)
     .ExcludeFromManifest();
 
 // Generated on first run and kept in the AppHost's user secrets; see README.md to read or set it.
 var apiKey = builder.AddParameter("api-key", new GenerateParameterDefault { MinLength = 32, Special = false }, secret: true, persist: true);
 
-var api = infrastructure.WithBackpressure(infrastructure.ConnectToKafka(builder.AddProject<Projects.Pipeline_Api>("api")))
-    .WithReference(database)
+var api = builder.AddProject<Projects.Pipeline_Api>("api")
+    .WithKafka(infrastructure)
+    .WithBackpressure(infrastructure)
+    .WithDatabase(infrastructure)
     .WithEnvironment("Api__Keys__0", apiKey)
     .WaitForCompletion(migrator)
     .WithHttpHealthCheck("/health")
@@ -25,21 +26,24 @@ var api = infrastructure.WithBackpressure(infrastructure.ConnectToKafka(builder.
 
 // Instances share the events partitions through their consumer group; when one dies the others take over.
 var processorInstances = builder.Configuration.GetValue("Pipeline:StreamProcessorInstances", 1);
-infrastructure.WithDurableState(infrastructure.ConnectToKafka(builder.AddProject<Projects.Pipeline_StreamProcessor>("stream-processor")))
+builder.AddProject<Projects.Pipeline_StreamProcessor>("stream-processor")
+    .WithKafka(infrastructure)
+    .WithProcessorState(infrastructure)
     .WithReplicas(processorInstances)
-    .WithEnvironment("StreamProcessor__ApplicationId", infrastructure.StreamProcessorApplicationId)
     .WaitForCompletion(migrator)
     .WithHttpHealthCheck("/health");
 
-infrastructure.ConnectToKafka(builder.AddProject<Projects.Pipeline_Sink>("sink"))
-    .WithReference(database)
+builder.AddProject<Projects.Pipeline_Sink>("sink")
+    .WithKafka(infrastructure)
+    .WithDatabase(infrastructure)
     .WaitForCompletion(migrator)
     .WithHttpHealthCheck("/health");
 
 // The live page of the aggregates: a client of the API like any other, its key kept server-side.
 // Not published: the page has no sign-in of its own and acts with the API key, so anyone who
 // reached it could read every aggregate and send events. A development and operator's aid.
-infrastructure.ConnectToKafka(builder.AddProject<Projects.Pipeline_Web>("web"))
+builder.AddProject<Projects.Pipeline_Web>("web")
+    .WithKafka(infrastructure)
     .WithReference(api)
     .WithEnvironment("PipelineApi__Key", apiKey)
     .WaitFor(api)

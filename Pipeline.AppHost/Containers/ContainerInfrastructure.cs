@@ -10,8 +10,8 @@ internal static class ContainerInfrastructure
     {
         var images = ContainerImages.From(builder.Configuration);
 
-        // A real broker creates Streamiz's internal topics on request; only the pipeline's own are made here.
-        var kafka = builder.AddKafkaContainer(ConnectionNames.Kafka, images.Kafka, partitions, Topics.All);
+        var kafka = builder.AddKafkaContainer(ConnectionNames.Kafka, images.Kafka)
+            .WithPipelineTopics(partitions, KafkaTopicProvisioner.BrokerDefaultReplicationFactor, applicationId);
         builder.AddKafkaUi("kafka-ui", images.KafkaUi, kafka);
 
         var postgres = builder.AddPostgres("postgres");
@@ -23,7 +23,7 @@ internal static class ContainerInfrastructure
 
         var database = postgres.AddDatabase(ConnectionNames.Database);
 
-        return new(choice, AsConnectionString(builder, kafka), AsConnectionString(builder, database), applicationId);
+        return new(choice, builder.AsConnectionString(kafka), builder.AsConnectionString(database), applicationId);
     }
 
     /// <summary>
@@ -35,8 +35,4 @@ internal static class ContainerInfrastructure
     public static string DataVolumeName<T>(IResourceBuilder<T> resource)
         where T : IResource =>
         resource.ApplicationBuilder.ExecutionContext.IsPublishMode ? $"{resource.Resource.Name}-data" : VolumeNameGenerator.Generate(resource, "data");
-
-    private static IResourceBuilder<IResourceWithConnectionString> AsConnectionString<T>(IDistributedApplicationBuilder builder, IResourceBuilder<T> resource)
-        where T : IResourceWithConnectionString =>
-        builder.CreateResourceBuilder<IResourceWithConnectionString>(resource.Resource);
 }

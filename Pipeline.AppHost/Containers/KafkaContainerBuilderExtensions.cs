@@ -1,44 +1,23 @@
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Pipeline.AppHost.Kafka;
-
 namespace Pipeline.AppHost.Containers;
 
 /// <summary>Adds Kafka and Kafka UI containers, the equivalent of Aspire.Hosting.Kafka.</summary>
 public static class KafkaContainerBuilderExtensions
 {
     /// <summary>
-    /// Adds a Kafka container whose data lives in its own volume
-    /// (<see cref="ContainerInfrastructure.DataVolumeName"/>), with a
-    /// health check that requires every topic in <paramref name="topics"/>; the topics are
-    /// created through the Admin API once the broker answers.
+    /// Adds a single-broker Kafka container whose data lives in its own volume
+    /// (<see cref="ContainerInfrastructure.DataVolumeName"/>).
     /// </summary>
     public static IResourceBuilder<KafkaContainerResource> AddKafkaContainer(
-        this IDistributedApplicationBuilder builder, string name, ContainerImage image, int partitions, IReadOnlyList<string> topics)
+        this IDistributedApplicationBuilder builder, string name, ContainerImage image)
     {
         var kafka = new KafkaContainerResource(name);
-        string? bootstrapServers = null;
-
-        builder.Eventing.Subscribe<ConnectionStringAvailableEvent>(kafka, async (@event, cancellationToken) =>
-        {
-            bootstrapServers = await kafka.ConnectionStringExpression.GetValueAsync(cancellationToken);
-        });
-
-        var healthCheckKey = $"{name}-topics";
-        builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(
-            healthCheckKey,
-            _ => new KafkaTopicsHealthCheck(() => bootstrapServers, topics, createWithPartitions: partitions),
-            failureStatus: null,
-            tags: null));
-
         var resource = builder.AddResource(kafka)
             .WithImage(image.Repository, image.Tag)
             .WithImageRegistry(image.Registry)
             .WithEndpoint(targetPort: KafkaContainerResource.PrimaryTargetPort, name: KafkaContainerResource.PrimaryEndpointName)
             .WithEndpoint(targetPort: KafkaContainerResource.InternalTargetPort, name: KafkaContainerResource.InternalEndpointName)
             .WithEnvironment(context => KafkaListeners.Configure(context, kafka))
-            .WithEnvironment("KAFKA_LOG_DIRS", KafkaListeners.DataDirectory)
-            .WithHealthCheck(healthCheckKey);
+            .WithEnvironment("KAFKA_LOG_DIRS", KafkaListeners.DataDirectory);
         return resource.WithVolume(ContainerInfrastructure.DataVolumeName(resource), KafkaListeners.DataDirectory);
     }
 

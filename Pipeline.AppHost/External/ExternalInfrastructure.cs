@@ -1,9 +1,5 @@
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Microsoft.Extensions.Logging;
 using Pipeline.AppHost.Infrastructure;
-using Pipeline.AppHost.Kafka;
 using Pipeline.ServiceDefaults.Kafka;
 using Pipeline.Contracts;
 
@@ -29,22 +25,11 @@ internal static class ExternalInfrastructure
         }
 
         var security = KafkaClientSecurity.Read(builder.Configuration);
-        var kafka = builder.AddConnectionString(ConnectionNames.Kafka);
+        var kafka = builder.AddConnectionString(ConnectionNames.Kafka)
+            .WithPipelineTopics(partitions, replicationFactor, applicationId, security);
         var database = builder.AddConnectionString(ConnectionNames.Database);
 
-        var healthCheckKey = "kafka-topics";
-        builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(
-            healthCheckKey,
-            services => new KafkaTopicProvisionerHealthCheck(
-                async () => await kafka.Resource.ConnectionStringExpression.GetValueAsync(CancellationToken.None) is { Length: > 0 } bootstrapServers
-                    ? new KafkaTopicProvisioner(new Dictionary<string, string>(security) { ["bootstrap.servers"] = bootstrapServers }, partitions, replicationFactor, applicationId)
-                    : null,
-                services.GetRequiredService<ILoggerFactory>().CreateLogger("Pipeline.AppHost.KafkaTopics")),
-            failureStatus: null,
-            tags: null));
-        kafka.WithHealthCheck(healthCheckKey);
-
-        return new(choice, kafka, database, applicationId);
+        return new(choice, kafka, database, applicationId) { ConfigureKafkaClients = ForwardSecurity };
     }
 
     /// <summary>

@@ -1,7 +1,7 @@
 using System.Net;
 using Confluent.Kafka;
 using Microsoft.Extensions.DependencyInjection;
-using Pipeline.AppHost.Kafka;
+using Pipeline.Hosting.Local.Kafka;
 using Pipeline.Contracts;
 
 namespace Pipeline.Tests.Api;

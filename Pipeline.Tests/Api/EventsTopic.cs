@@ -1,5 +1,5 @@
 using Confluent.Kafka;
-using Pipeline.AppHost.Kafka;
+using Pipeline.Hosting.Local.Kafka;
 using Pipeline.Contracts;
 
 namespace Pipeline.Tests.Api;

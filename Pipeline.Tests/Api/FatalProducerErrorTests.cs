@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 using Confluent.Kafka;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Pipeline.AppHost.Kafka;
+using Pipeline.Hosting.Local.Kafka;
 using Pipeline.ServiceDefaults.Kafka;
 
 namespace Pipeline.Tests.Api;

@@ -2,7 +2,7 @@ using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Pipeline.AppHost.Postgres;
+using Pipeline.Hosting.Local.Postgres;
 using Pipeline.LoadGenerator;
 
 namespace Pipeline.Tests.AppHost;

@@ -6,8 +6,8 @@ using Aspire.Hosting.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Pipeline.Api.Aggregates;
-using Pipeline.AppHost.Kafka;
-using Pipeline.AppHost.Postgres;
+using Pipeline.Hosting.Local.Kafka;
+using Pipeline.Hosting.Local.Postgres;
 using Pipeline.Contracts;
 
 namespace Pipeline.Tests.AppHost;

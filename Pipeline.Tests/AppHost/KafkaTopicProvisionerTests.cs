@@ -1,10 +1,11 @@
-using Pipeline.AppHost.Kafka;
+using Pipeline.AppHost.Infrastructure;
+using Pipeline.Hosting.Local.Kafka;
 using Pipeline.Contracts;
 
 namespace Pipeline.Tests.AppHost;
 
 /// <summary>
-/// The external mode's topic check, against a real Kafka-protocol broker (librdkafka's mock
+/// The topic check of every mode (<c>WithPipelineTopics</c>), against a real Kafka-protocol broker (librdkafka's mock
 /// cluster) started apart from any AppHost. That broker cannot create topics through the Admin
 /// API, so creation itself is only seen failing here, by name.
 /// </summary>

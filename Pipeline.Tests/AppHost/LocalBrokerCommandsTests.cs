@@ -5,7 +5,7 @@ using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 using Confluent.Kafka;
 using Microsoft.Extensions.DependencyInjection;
-using Pipeline.AppHost.Kafka;
+using Pipeline.Hosting.Local.Kafka;
 using Pipeline.Contracts;
 
 namespace Pipeline.Tests.AppHost;

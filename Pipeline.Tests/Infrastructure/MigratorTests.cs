@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
-using Pipeline.AppHost.Postgres;
+using Pipeline.Hosting.Local.Postgres;
 using Pipeline.Migrator;
 
 namespace Pipeline.Tests.Infrastructure;

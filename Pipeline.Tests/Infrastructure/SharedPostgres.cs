@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Logging.Abstractions;
-using Pipeline.AppHost.Postgres;
+using Pipeline.Hosting.Local.Postgres;
 using Pipeline.Migrator;
 
 namespace Pipeline.Tests.Infrastructure;

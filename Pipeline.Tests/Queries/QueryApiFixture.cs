@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using Pipeline.Api.Aggregates;
-using Pipeline.AppHost.Postgres;
+using Pipeline.Hosting.Local.Postgres;
 using Pipeline.Migrator;
 using Pipeline.Contracts;
 using Pipeline.Sink;

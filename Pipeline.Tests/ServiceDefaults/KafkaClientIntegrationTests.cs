@@ -4,7 +4,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
-using Pipeline.AppHost.Kafka;
+using Pipeline.Hosting.Local.Kafka;
 using Pipeline.Contracts;
 using Pipeline.ServiceDefaults.Kafka;
 

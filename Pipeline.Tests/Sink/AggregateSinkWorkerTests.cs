@@ -1,4 +1,4 @@
-using Pipeline.AppHost.Postgres;
+using Pipeline.Hosting.Local.Postgres;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;

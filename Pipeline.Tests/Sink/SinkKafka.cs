@@ -2,7 +2,7 @@ using System.Text;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
-using Pipeline.AppHost.Kafka;
+using Pipeline.Hosting.Local.Kafka;
 using Pipeline.Contracts;
 using Pipeline.ServiceDefaults.Kafka;
 using Pipeline.Sink;

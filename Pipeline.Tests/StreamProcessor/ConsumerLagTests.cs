@@ -1,6 +1,6 @@
 using System.Diagnostics.Metrics;
 using Confluent.Kafka;
-using Pipeline.AppHost.Kafka;
+using Pipeline.Hosting.Local.Kafka;
 using Pipeline.Contracts;
 using Pipeline.StreamProcessor.Hosting;
 using Pipeline.StreamProcessor.Telemetry;

@@ -1,5 +1,5 @@
 using System.Net;
-using Pipeline.AppHost.Kafka;
+using Pipeline.Hosting.Local.Kafka;
 using Pipeline.Contracts;
 
 namespace Pipeline.Tests.StreamProcessor;

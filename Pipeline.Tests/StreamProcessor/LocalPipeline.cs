@@ -1,6 +1,6 @@
 using System.Text;
 using Confluent.Kafka;
-using Pipeline.AppHost.Kafka;
+using Pipeline.Hosting.Local.Kafka;
 using Pipeline.Contracts;
 
 namespace Pipeline.Tests.StreamProcessor;

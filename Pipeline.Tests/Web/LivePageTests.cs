@@ -8,7 +8,7 @@ using Deque.AxeCore.Commons;
 using Deque.AxeCore.Playwright;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
-using Pipeline.AppHost.Postgres;
+using Pipeline.Hosting.Local.Postgres;
 using Pipeline.Tests.AppHost;
 using Xunit.Abstractions;
 using static Microsoft.Playwright.Assertions;

@@ -7,8 +7,8 @@
 
 using System.Globalization;
 using Confluent.Kafka;
-using Pipeline.AppHost.Kafka;
-using Pipeline.AppHost.Postgres;
+using Pipeline.Hosting.Local.Kafka;
+using Pipeline.Hosting.Local.Postgres;
 using Pipeline.Bench;
 using Pipeline.Bench.Ingest;
 using Pipeline.Contracts;

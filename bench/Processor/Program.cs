@@ -8,7 +8,7 @@ using System.Globalization;
 using System.Text;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging.Abstractions;
-using Pipeline.AppHost.Kafka;
+using Pipeline.Hosting.Local.Kafka;
 using Pipeline.Bench;
 using Pipeline.Contracts;
 using Pipeline.StreamProcessor.Aggregation;

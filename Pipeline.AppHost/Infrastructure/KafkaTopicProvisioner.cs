@@ -2,7 +2,7 @@ using Confluent.Kafka;
 using Confluent.Kafka.Admin;
 using Pipeline.Contracts;
 
-namespace Pipeline.AppHost.Kafka;
+namespace Pipeline.AppHost.Infrastructure;
 
 /// <summary>
 /// Makes an existing cluster fit the pipeline through the Admin API: the pipeline's topics and

@@ -3,7 +3,7 @@ using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
-namespace Pipeline.AppHost.Kafka;
+namespace Pipeline.Hosting.Local.Kafka;
 
 /// <summary>
 /// Where the stream processor keeps its state stores in the local mode. The local broker drops

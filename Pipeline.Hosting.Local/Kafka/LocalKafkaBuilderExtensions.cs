@@ -3,7 +3,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
-namespace Pipeline.AppHost.Kafka;
+namespace Pipeline.Hosting.Local.Kafka;
 
 /// <summary>Adds the local mode's Kafka broker to the app model.</summary>
 public static class LocalKafkaBuilderExtensions
@@ -27,7 +27,7 @@ public static class LocalKafkaBuilderExtensions
         var healthCheckKey = $"{name}-broker";
         builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(
             healthCheckKey,
-            _ => new KafkaTopicsHealthCheck(() => resource.Broker.IsCompletedSuccessfully ? resource.Broker.Result.BootstrapServers : null, topics),
+            _ => new LocalKafkaHealthCheck(resource),
             failureStatus: null,
             tags: null));
 

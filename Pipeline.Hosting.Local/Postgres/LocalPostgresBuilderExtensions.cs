@@ -4,7 +4,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 
-namespace Pipeline.AppHost.Postgres;
+namespace Pipeline.Hosting.Local.Postgres;
 
 /// <summary>Adds the local mode's PostgreSQL to the app model.</summary>
 public static class LocalPostgresBuilderExtensions

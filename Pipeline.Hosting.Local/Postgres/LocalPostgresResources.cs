@@ -1,4 +1,4 @@
-namespace Pipeline.AppHost.Postgres;
+namespace Pipeline.Hosting.Local.Postgres;
 
 /// <summary>
 /// The local mode's PostgreSQL server: the host's own <c>postgres</c> binary run as an

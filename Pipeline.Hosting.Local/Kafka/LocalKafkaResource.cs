@@ -1,4 +1,4 @@
-namespace Pipeline.AppHost.Kafka;
+namespace Pipeline.Hosting.Local.Kafka;
 
 /// <summary>
 /// The local mode's Kafka: a <see cref="LocalKafkaBroker"/> hosted inside the AppHost

@@ -1,20 +1,21 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
 
-namespace Pipeline.AppHost.Kafka;
+namespace Pipeline.AppHost.Infrastructure;
 
 /// <summary>
-/// Healthy once the cluster serves every topic the pipeline needs, each fitting it
-/// (<see cref="KafkaTopicProvisioner"/>); the services wait for it. A topic that does not fit is
-/// logged once as an error naming it, and keeps the services from starting.
+/// Healthy once the cluster serves every topic the pipeline needs, each fitting it; each check
+/// creates what is missing (<see cref="KafkaTopicProvisioner"/>), so the services that wait for
+/// Kafka find their topics. A topic that does not fit is logged once as an error naming it, and
+/// keeps the services from starting. Added by <see cref="KafkaTopicsBuilderExtensions.WithPipelineTopics{T}"/>.
 /// </summary>
-internal sealed partial class KafkaTopicProvisionerHealthCheck(Func<Task<KafkaTopicProvisioner?>> provisioner, ILogger logger) : IHealthCheck
+internal sealed partial class KafkaTopicsHealthCheck(Func<CancellationToken, Task<KafkaTopicProvisioner?>> provisioner, ILogger logger) : IHealthCheck
 {
     private string? _lastReport;
 
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
-        if (await provisioner() is not { } topics)
+        if (await provisioner(cancellationToken) is not { } topics)
         {
             return HealthCheckResult.Unhealthy("The Kafka connection string is not known yet.");
         }

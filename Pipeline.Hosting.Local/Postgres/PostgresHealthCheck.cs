@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Npgsql;
 
-namespace Pipeline.AppHost.Postgres;
+namespace Pipeline.Hosting.Local.Postgres;
 
 /// <summary>Healthy when a connection to the database opens and answers a query.</summary>
 internal sealed class PostgresHealthCheck(Func<CancellationToken, ValueTask<string?>> connectionString) : IHealthCheck

@@ -1,6 +1,6 @@
 using Npgsql;
 
-namespace Pipeline.AppHost.Postgres;
+namespace Pipeline.Hosting.Local.Postgres;
 
 /// <summary>Creates a database once the server accepts connections, as Aspire's own PostgreSQL integration does.</summary>
 internal static class LocalPostgresDatabaseCreator

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using Confluent.Kafka;
 
-namespace Pipeline.AppHost.Kafka;
+namespace Pipeline.Hosting.Local.Kafka;
 
 /// <summary>
 /// A real Kafka wire-protocol broker on 127.0.0.1: librdkafka's mock cluster, driven through

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Npgsql;
 
-namespace Pipeline.AppHost.Postgres;
+namespace Pipeline.Hosting.Local.Postgres;
 
 /// <summary>
 /// A throwaway PostgreSQL server on a free loopback port, for tests and benchmarks that need
@@ -86,6 +86,7 @@ public sealed class LocalPostgresServer : IAsyncDisposable
         _server = null;
     }
 
+    /// <summary>Stops the server (fast shutdown) and deletes its data directory.</summary>
     public async ValueTask DisposeAsync()
     {
         try
