@@ -1,8 +1,9 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
-using Pipeline.ServiceDefaults.Kafka;
 using Pipeline.Contracts;
+using Pipeline.ServiceDefaults.Kafka;
+using Pipeline.ServiceDefaults.Options;
 
 namespace Pipeline.Sink;
 
@@ -14,14 +15,9 @@ internal static class SinkExtensions
 
     public static IHostApplicationBuilder AddAggregateSink(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddOptions<SinkOptions>()
-            .BindConfiguration(SinkOptions.SectionName)
-            .ValidateOnStart();
-        builder.Services.AddSingleton<IValidateOptions<SinkOptions>>(new ListingValidator<SinkOptions>(SinkOptions.Validate));
-        builder.Services.AddOptions<RetentionOptions>()
-            .BindConfiguration(RetentionOptions.SectionName)
-            .ValidateOnStart();
-        builder.Services.AddSingleton<IValidateOptions<RetentionOptions>>(new ListingValidator<RetentionOptions>(RetentionOptions.Validate));
+        builder.Services.AddValidatedOptions<SinkOptions, SinkOptionsValidator>(SinkOptions.SectionName)
+            .ValidateWith<SinkOptions, SinkRetryDelaysValidator>();
+        builder.Services.AddValidatedOptions<RetentionOptions, RetentionOptionsValidator>(RetentionOptions.SectionName);
 
         builder.AddNpgsqlDataSource(DatabaseConnectionName);
 
@@ -64,16 +60,5 @@ internal static class SinkExtensions
     {
         config.Acks = Acks.All;
         config.EnableIdempotence = true;
-    }
-
-    /// <summary>Fails start-up with every problem of a settings object listed, not just the first.</summary>
-    private sealed class ListingValidator<T>(Func<T, IEnumerable<string>> validate) : IValidateOptions<T>
-        where T : class
-    {
-        public ValidateOptionsResult Validate(string? name, T options)
-        {
-            var failures = validate(options).ToList();
-            return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
-        }
     }
 }

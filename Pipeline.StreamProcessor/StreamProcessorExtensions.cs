@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Microsoft.Extensions.Options;
 using Pipeline.ServiceDefaults.Kafka;
+using Pipeline.ServiceDefaults.Options;
 using Pipeline.StreamProcessor.Configuration;
 using Pipeline.StreamProcessor.Hosting;
 using Pipeline.StreamProcessor.Telemetry;
@@ -13,15 +13,9 @@ internal static class StreamProcessorExtensions
 {
     public static IHostApplicationBuilder AddStreamProcessor(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddSingleton<IValidateOptions<AggregationOptions>, AggregationOptionsValidator>();
-        builder.Services.AddOptions<AggregationOptions>()
-            .BindConfiguration(AggregationOptions.SectionName)
-            .ValidateOnStart();
-
-        builder.Services.AddSingleton<IValidateOptions<StreamProcessorOptions>, StreamProcessorOptionsValidator>();
-        builder.Services.AddOptions<StreamProcessorOptions>()
-            .BindConfiguration(StreamProcessorOptions.SectionName)
-            .ValidateOnStart();
+        builder.Services.AddValidatedOptions<AggregationOptions, AggregationOptionsValidator>(AggregationOptions.SectionName);
+        builder.Services.AddValidatedOptions<StreamProcessorOptions, StreamProcessorOptionsValidator>(StreamProcessorOptions.SectionName)
+            .ValidateWith<StreamProcessorOptions, StreamProcessorFitValidator>();
 
         builder.Services.AddSingleton(services => new StreamProcessorMetrics(services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
         builder.Services.AddSingleton<StreamProcessorStatus>();

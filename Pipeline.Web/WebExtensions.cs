@@ -1,7 +1,7 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Options;
 using Microsoft.FluentUI.AspNetCore.Components;
 using OpenTelemetry.Instrumentation.AspNetCore;
+using Pipeline.ServiceDefaults.Options;
 using Pipeline.Web;
 using Pipeline.Web.Api;
 using Pipeline.Web.DeadLetters;
@@ -15,10 +15,7 @@ public static class WebExtensions
 {
     public static WebApplicationBuilder AddPipelineWeb(this WebApplicationBuilder builder)
     {
-        builder.Services.AddOptions<PipelineApiOptions>()
-            .BindConfiguration(PipelineApiOptions.SectionName)
-            .ValidateOnStart();
-        builder.Services.AddSingleton<IValidateOptions<PipelineApiOptions>, PipelineApiOptionsValidator>();
+        builder.Services.AddValidatedOptions<PipelineApiOptions, PipelineApiOptionsValidator>(PipelineApiOptions.SectionName);
         builder.Services.TryAddSingleton(TimeProvider.System);
 
         // The key travels only in this server's requests to the API: the browser talks to this app alone.

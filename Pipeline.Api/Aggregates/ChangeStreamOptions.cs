@@ -1,4 +1,6 @@
+using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Options;
+using Pipeline.ServiceDefaults.Options;
 
 namespace Pipeline.Api.Aggregates;
 
@@ -12,23 +14,33 @@ public sealed class ChangeStreamOptions
     public const string SectionName = "Api:Streams";
 
     /// <summary>Open streams per API key.</summary>
+    [SettingRange(1, int.MaxValue, ErrorMessage = "Api:Streams:MaxOpenPerKey must be at least 1.")]
     public int MaxOpenPerKey { get; set; } = 10;
 
     /// <summary>Open streams in all, whatever the key.</summary>
     public int MaxOpen { get; set; } = 100;
 
     /// <summary>Changes queued for one slow client before its oldest are dropped.</summary>
+    [SettingRange(1, 65_536, ErrorMessage = "Api:Streams:QueueCapacity must be between 1 and 65536.")]
     public int QueueCapacity { get; set; } = 256;
 
     /// <summary>What a refused stream is told to wait before trying again.</summary>
+    [SettingRange(1, 3600, ErrorMessage = "Api:Streams:RetryAfterSeconds must be between 1 and 3600.")]
     public int RetryAfterSeconds { get; set; } = 5;
 
     internal static OptionsBuilder<ChangeStreamOptions> Register(IServiceCollection services) =>
-        services.AddOptions<ChangeStreamOptions>()
-            .BindConfiguration(SectionName)
-            .Validate(o => o.MaxOpenPerKey >= 1, "Api:Streams:MaxOpenPerKey must be at least 1.")
-            .Validate(o => o.MaxOpen >= o.MaxOpenPerKey, "Api:Streams:MaxOpen must be at least Api:Streams:MaxOpenPerKey.")
-            .Validate(o => o.QueueCapacity is >= 1 and <= 65_536, "Api:Streams:QueueCapacity must be between 1 and 65536.")
-            .Validate(o => o.RetryAfterSeconds is >= 1 and <= 3600, "Api:Streams:RetryAfterSeconds must be between 1 and 3600.")
-            .ValidateOnStart();
+        services.AddValidatedOptions<ChangeStreamOptions, ChangeStreamOptionsValidator>(SectionName)
+            .ValidateWith<ChangeStreamOptions, ChangeStreamCapsValidator>();
+}
+
+[OptionsValidator]
+internal sealed partial class ChangeStreamOptionsValidator : IValidateOptions<ChangeStreamOptions>;
+
+/// <summary>The cap in all holds at least one key's streams.</summary>
+internal sealed class ChangeStreamCapsValidator : IValidateOptions<ChangeStreamOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ChangeStreamOptions options) =>
+        options.MaxOpen >= options.MaxOpenPerKey
+            ? ValidateOptionsResult.Success
+            : ValidateOptionsResult.Fail("Api:Streams:MaxOpen must be at least Api:Streams:MaxOpenPerKey.");
 }

@@ -1,5 +1,7 @@
+using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Options;
 using Pipeline.Contracts;
+using Pipeline.ServiceDefaults.Options;
 
 namespace Pipeline.Api.Events;
 
@@ -19,30 +21,30 @@ public sealed class BacklogOptions
     /// off. Set it well inside the topic's retention (a real cluster keeps days; the local broker
     /// only about 5 MiB per partition, and the AppHost sets this to match it).
     /// </summary>
+    [SettingRange(typeof(long), "0", "9223372036854775807", ErrorMessage = "Ingest:Backlog:MaxRecordsPerPartition must not be negative (0 switches backpressure off).")]
     public long MaxRecordsPerPartition { get; set; } = 1_000_000;
 
     /// <summary>How often the backlog is measured (in the background: a request costs no broker call).</summary>
+    [SettingRange(typeof(TimeSpan), "00:00:00.010", "00:01:00", ErrorMessage = "Ingest:Backlog:RefreshInterval must be between 10 ms and 1 minute.")]
     public TimeSpan RefreshInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 
     /// <summary>What a 503 <c>backlog-full</c> tells the client to wait before retrying.</summary>
+    [SettingRange(1, 3600, ErrorMessage = "Ingest:Backlog:RetryAfterSeconds must be between 1 and 3600.")]
     public int RetryAfterSeconds { get; set; } = 1;
 
     /// <summary>The stream processor's consumer group (its Streamiz application id), which reads the events topic.</summary>
+    [Required(AllowEmptyStrings = false, ErrorMessage = "Ingest:Backlog:ProcessorGroup must name a consumer group.")]
     public string ProcessorGroup { get; set; } = ConsumerGroups.StreamProcessor;
 
     /// <summary>The sink's consumer group, which reads the aggregates topic.</summary>
+    [Required(AllowEmptyStrings = false, ErrorMessage = "Ingest:Backlog:SinkGroup must name a consumer group.")]
     public string SinkGroup { get; set; } = ConsumerGroups.Sink;
 
     public bool Enabled => MaxRecordsPerPartition > 0;
 
     internal static OptionsBuilder<BacklogOptions> Register(IServiceCollection services) =>
-        services.AddOptions<BacklogOptions>()
-            .BindConfiguration(SectionName)
-            .Validate(o => o.MaxRecordsPerPartition >= 0, "Ingest:Backlog:MaxRecordsPerPartition must not be negative (0 switches backpressure off).")
-            .Validate(o => o.RefreshInterval >= TimeSpan.FromMilliseconds(10) && o.RefreshInterval <= TimeSpan.FromMinutes(1),
-                "Ingest:Backlog:RefreshInterval must be between 10 ms and 1 minute.")
-            .Validate(o => o.RetryAfterSeconds is >= 1 and <= 3600, "Ingest:Backlog:RetryAfterSeconds must be between 1 and 3600.")
-            .Validate(o => !string.IsNullOrWhiteSpace(o.ProcessorGroup) && !string.IsNullOrWhiteSpace(o.SinkGroup),
-                "Ingest:Backlog:ProcessorGroup and Ingest:Backlog:SinkGroup must name consumer groups.")
-            .ValidateOnStart();
+        services.AddValidatedOptions<BacklogOptions, BacklogOptionsValidator>(SectionName);
 }
+
+[OptionsValidator]
+internal sealed partial class BacklogOptionsValidator : IValidateOptions<BacklogOptions>;

@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
@@ -14,8 +15,14 @@ public sealed class ApiKeyOptions
     public const string SectionName = "Api";
 
     /// <summary>Every accepted key; more than one lets keys be rotated without downtime.</summary>
+    [MinLength(1, ErrorMessage = "No API key is configured: set Api:Keys:0 (environment Api__Keys__0), or run the API from Pipeline.AppHost, " +
+        "which passes its secret parameter 'api-key'.")]
+    [NoBlankEntries(ErrorMessage = "Api:Keys holds an empty key.")]
     public string[] Keys { get; set; } = [];
 }
+
+[OptionsValidator]
+internal sealed partial class ApiKeyOptionsValidator : IValidateOptions<ApiKeyOptions>;
 
 /// <summary>Names shared by the API-key scheme, its policy and the OpenAPI document.</summary>
 public static class ApiKeyDefaults

@@ -2,6 +2,7 @@ using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Pipeline.ServiceDefaults.Options;
 
 namespace Pipeline.Api.Http;
 
@@ -17,13 +18,7 @@ public static class ApiPlatform
     /// <summary>Registers authentication, rate limiting, problem details and OpenAPI.</summary>
     public static WebApplicationBuilder AddApiPlatform(this WebApplicationBuilder builder)
     {
-        builder.Services.AddOptions<ApiKeyOptions>()
-            .BindConfiguration(ApiKeyOptions.SectionName)
-            .Validate(o => o.Keys.Length > 0,
-                "No API key is configured: set Api:Keys:0 (environment Api__Keys__0), or run the API from Pipeline.AppHost, " +
-                "which passes its secret parameter 'api-key'.")
-            .Validate(o => o.Keys.All(key => !string.IsNullOrWhiteSpace(key)), "Api:Keys holds an empty key.")
-            .ValidateOnStart();
+        builder.Services.AddValidatedOptions<ApiKeyOptions, ApiKeyOptionsValidator>(ApiKeyOptions.SectionName);
         builder.Services.AddSingleton<ApiKeyVerifier>();
         builder.Services.AddAuthentication(ApiKeyDefaults.Scheme)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyDefaults.Scheme, configureOptions: null);

@@ -1,7 +1,9 @@
+using System.ComponentModel.DataAnnotations;
 using System.Globalization;
 using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
 using Pipeline.Api.Events;
+using Pipeline.ServiceDefaults.Options;
 
 namespace Pipeline.Api.Http;
 
@@ -35,10 +37,13 @@ public sealed class ApiRateLimitOptions
 {
     public const string SectionName = "Api:RateLimit";
 
+    [SettingRange(1, int.MaxValue, ErrorMessage = "Api:RateLimit:TokenLimit must be positive.")]
     public int TokenLimit { get; set; } = 1000;
 
+    [SettingRange(1, int.MaxValue, ErrorMessage = "Api:RateLimit:TokensPerPeriod must be positive.")]
     public int TokensPerPeriod { get; set; } = 500;
 
+    [SettingRange(typeof(TimeSpan), "00:00:00", "10675199.02:48:05.4775807", MinimumIsExclusive = true, ErrorMessage = "Api:RateLimit:ReplenishmentPeriod must be positive.")]
     public TimeSpan ReplenishmentPeriod { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Events per API key: a burst of 20,000 and 10,000 a second (the load generator and the AppHost tests send a few thousand a second).</summary>
@@ -47,7 +52,49 @@ public sealed class ApiRateLimitOptions
     /// <summary>Requests without a valid API key (missing, wrong, or to the OpenAPI document), per client address.</summary>
     public TokenBucketSettings Unauthenticated { get; set; } = new() { TokenLimit = 20, TokensPerPeriod = 5 };
 
-    internal TokenBucketSettings Requests => new() { TokenLimit = TokenLimit, TokensPerPeriod = TokensPerPeriod, ReplenishmentPeriod = ReplenishmentPeriod };
+    internal TokenBucketSettings RequestBucket() => new() { TokenLimit = TokenLimit, TokensPerPeriod = TokensPerPeriod, ReplenishmentPeriod = ReplenishmentPeriod };
+}
+
+[OptionsValidator]
+internal sealed partial class ApiRateLimitOptionsValidator : IValidateOptions<ApiRateLimitOptions>;
+
+/// <summary>
+/// The nested buckets, by hand: one type serves two sections, and each message must name its own
+/// (<c>Api:RateLimit:Events:TokenLimit</c>), which an annotation cannot know. And the largest
+/// batch must fit in the events bucket, or it could never be accepted.
+/// </summary>
+internal sealed class RateLimitBucketsValidator(IOptions<IngestOptions> ingest) : IValidateOptions<ApiRateLimitOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ApiRateLimitOptions options)
+    {
+        var failures = new List<string>();
+        Check("Api:RateLimit:Events", options.Events, failures);
+        Check("Api:RateLimit:Unauthenticated", options.Unauthenticated, failures);
+        if (options.Events.TokenLimit < ingest.Value.MaxBatchSize)
+        {
+            failures.Add("Api:RateLimit:Events:TokenLimit must be at least Ingest:MaxBatchSize, or the largest batch could never be accepted.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void Check(string section, TokenBucketSettings bucket, List<string> failures)
+    {
+        if (bucket.TokenLimit <= 0)
+        {
+            failures.Add(section + ":TokenLimit must be positive.");
+        }
+
+        if (bucket.TokensPerPeriod <= 0)
+        {
+            failures.Add(section + ":TokensPerPeriod must be positive.");
+        }
+
+        if (bucket.ReplenishmentPeriod <= TimeSpan.Zero)
+        {
+            failures.Add(section + ":ReplenishmentPeriod must be positive.");
+        }
+    }
 }
 
 /// <summary>The request rate limits and their 429 answer.</summary>
@@ -55,14 +102,8 @@ public static class ApiRateLimiting
 {
     internal static IServiceCollection AddApiRateLimiting(this IServiceCollection services)
     {
-        services.AddOptions<ApiRateLimitOptions>()
-            .BindConfiguration(ApiRateLimitOptions.SectionName)
-            .ValidateBucket("Api:RateLimit", o => o.Requests)
-            .ValidateBucket("Api:RateLimit:Events", o => o.Events)
-            .ValidateBucket("Api:RateLimit:Unauthenticated", o => o.Unauthenticated)
-            .Validate<IOptions<IngestOptions>>((o, ingest) => o.Events.TokenLimit >= ingest.Value.MaxBatchSize,
-                "Api:RateLimit:Events:TokenLimit must be at least Ingest:MaxBatchSize, or the largest batch could never be accepted.")
-            .ValidateOnStart();
+        services.AddValidatedOptions<ApiRateLimitOptions, ApiRateLimitOptionsValidator>(ApiRateLimitOptions.SectionName)
+            .ValidateWith<ApiRateLimitOptions, RateLimitBucketsValidator>();
         services.AddSingleton<EventRateLimiter>();
 
         services.AddRateLimiter(limiter =>
@@ -79,7 +120,7 @@ public static class ApiRateLimiting
 
                 var options = context.RequestServices.GetRequiredService<IOptions<ApiRateLimitOptions>>().Value;
                 return context.User.Identity is { IsAuthenticated: true, Name: { } caller }
-                    ? RateLimitPartition.GetTokenBucketLimiter("key:" + caller, _ => options.Requests.ToLimiterOptions())
+                    ? RateLimitPartition.GetTokenBucketLimiter("key:" + caller, _ => options.RequestBucket().ToLimiterOptions())
                     : RateLimitPartition.GetTokenBucketLimiter("address:" + context.Connection.RemoteIpAddress, _ => options.Unauthenticated.ToLimiterOptions());
             });
             limiter.OnRejected = (rejected, _) =>
@@ -103,13 +144,6 @@ public static class ApiRateLimiting
         return ApiProblems.WriteAsync(context, ApiProblems.Create(
             StatusCodes.Status429TooManyRequests, ErrorCodes.RateLimited, title, detail ?? $"Retry after {seconds} s."));
     }
-
-    private static OptionsBuilder<ApiRateLimitOptions> ValidateBucket(
-        this OptionsBuilder<ApiRateLimitOptions> options, string section, Func<ApiRateLimitOptions, TokenBucketSettings> bucket) =>
-        options
-            .Validate(o => bucket(o).TokenLimit > 0, section + ":TokenLimit must be positive.")
-            .Validate(o => bucket(o).TokensPerPeriod > 0, section + ":TokensPerPeriod must be positive.")
-            .Validate(o => bucket(o).ReplenishmentPeriod > TimeSpan.Zero, section + ":ReplenishmentPeriod must be positive.");
 
     internal static int RetryAfterSeconds(TimeSpan retryAfter) => Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
 

@@ -1,7 +1,9 @@
+using System.ComponentModel.DataAnnotations;
 using System.Net;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.HttpsPolicy;
 using Microsoft.Extensions.Options;
+using Pipeline.ServiceDefaults.Options;
 
 namespace Pipeline.Api.Http;
 
@@ -18,31 +20,32 @@ public sealed class ApiTransportOptions
     public const string SectionName = "Api:Transport";
 
     /// <summary>Addresses of the proxies whose forwarded headers are believed, e.g. <c>10.0.0.5</c>.</summary>
+    [IpAddresses(ErrorMessage = "Api:Transport:KnownProxies must hold IP addresses.")]
     public string[] KnownProxies { get; set; } = [];
 
     /// <summary>Networks of such proxies, in CIDR notation, e.g. <c>10.0.0.0/8</c>.</summary>
+    [IpNetworks(ErrorMessage = "Api:Transport:KnownNetworks must hold networks in CIDR notation (10.0.0.0/8).")]
     public string[] KnownNetworks { get; set; } = [];
 
     /// <summary>
     /// How long a browser keeps to HTTPS after an HTTPS answer (<c>Strict-Transport-Security</c>),
     /// sent outside Development on requests that came over HTTPS; zero sends none.
     /// </summary>
+    [SettingRange(typeof(TimeSpan), "00:00:00", "10675199.02:48:05.4775807", ErrorMessage = "Api:Transport:HstsMaxAge must not be negative.")]
     public TimeSpan HstsMaxAge { get; set; } = TimeSpan.FromDays(365);
 
     internal bool TrustsAProxy => KnownProxies.Length > 0 || KnownNetworks.Length > 0;
 }
+
+[OptionsValidator]
+internal sealed partial class ApiTransportOptionsValidator : IValidateOptions<ApiTransportOptions>;
 
 /// <summary>Forwarded headers, HSTS and the response headers every answer carries.</summary>
 public static class ApiTransport
 {
     internal static WebApplicationBuilder AddApiTransport(this WebApplicationBuilder builder)
     {
-        builder.Services.AddOptions<ApiTransportOptions>()
-            .BindConfiguration(ApiTransportOptions.SectionName)
-            .Validate(o => o.KnownProxies.All(proxy => IPAddress.TryParse(proxy, out _)), "Api:Transport:KnownProxies must hold IP addresses.")
-            .Validate(o => o.KnownNetworks.All(network => System.Net.IPNetwork.TryParse(network, out _)), "Api:Transport:KnownNetworks must hold networks in CIDR notation (10.0.0.0/8).")
-            .Validate(o => o.HstsMaxAge >= TimeSpan.Zero, "Api:Transport:HstsMaxAge must not be negative.")
-            .ValidateOnStart();
+        builder.Services.AddValidatedOptions<ApiTransportOptions, ApiTransportOptionsValidator>(ApiTransportOptions.SectionName);
         builder.Services.AddOptions<ForwardedHeadersOptions>().Configure<IOptions<ApiTransportOptions>>((forwarded, transport) =>
         {
             forwarded.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;

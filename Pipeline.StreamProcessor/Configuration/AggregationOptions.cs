@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Options;
-using Pipeline.Contracts;
 
 namespace Pipeline.StreamProcessor.Configuration;
 
@@ -20,9 +19,11 @@ public sealed class AggregationOptions
     /// Unset means <see cref="DefaultWindows"/>. (An array rather than a list with defaults:
     /// the configuration binder appends to a list's existing items instead of replacing them.)
     /// </summary>
+    [WindowSizes]
     public string[]? Windows { get; set; }
 
     /// <summary>How long after its end a window still accepts out-of-order events.</summary>
+    [Duration("Aggregation:Grace", "0s", "0s or more")]
     public string Grace { get; set; } = "30s";
 
     /// <summary>
@@ -30,9 +31,11 @@ public sealed class AggregationOptions
     /// is dropped while the partition's stream time is at most this long past the stream time at
     /// which the first one was seen (so a retried late event is recognised too).
     /// </summary>
+    [Duration("Aggregation:DedupeWindow", "0s", "0s (no dedupe) or more")]
     public string DedupeWindow { get; set; } = "1h";
 
     /// <summary>The longest an update may take from its event to the <c>aggregates</c> topic.</summary>
+    [Duration("Aggregation:EmitInterval", "50ms", "at least 50ms")]
     public string EmitInterval { get; set; } = "200ms";
 
     /// <summary>
@@ -42,55 +45,9 @@ public sealed class AggregationOptions
     /// event cannot close the windows that on-time events are still filling. Keep it below
     /// <see cref="Grace"/>.
     /// </summary>
+    [Duration("Aggregation:MaxEventLead", "0s", "0s or more")]
     public string MaxEventLead { get; set; } = "5s";
 }
 
-/// <summary>Checks <see cref="AggregationOptions"/> at start-up and says exactly what is wrong.</summary>
-internal sealed class AggregationOptionsValidator : IValidateOptions<AggregationOptions>
-{
-    public ValidateOptionsResult Validate(string? name, AggregationOptions options)
-    {
-        var failures = new List<string>();
-        var windows = options.Windows ?? [.. AggregationOptions.DefaultWindows];
-        if (windows.Length == 0)
-        {
-            failures.Add("Aggregation:Windows is empty; leave it unset for the defaults (1m, 1h) or list window sizes such as 1m.");
-        }
-
-        var sizes = new HashSet<TimeSpan>();
-        foreach (var window in windows)
-        {
-            if (!Durations.TryParse(window, out var size) || size < TimeSpan.FromSeconds(1))
-            {
-                failures.Add($"Aggregation:Windows entry '{window}' is not a window size of at least 1s (write 30s, 1m, 1h, 1d).");
-            }
-            else if (!sizes.Add(size))
-            {
-                failures.Add($"Aggregation:Windows lists the size {Durations.Format(size)} twice.");
-            }
-            else if (Durations.Format(size) == WindowNames.AllTime)
-            {
-                failures.Add($"Aggregation:Windows entry '{window}' collides with the all-time window name.");
-            }
-        }
-
-        RequireDuration(failures, "Aggregation:Grace", options.Grace, TimeSpan.Zero, "0s or more");
-        RequireDuration(failures, "Aggregation:DedupeWindow", options.DedupeWindow, TimeSpan.Zero, "0s (no dedupe) or more");
-        RequireDuration(failures, "Aggregation:EmitInterval", options.EmitInterval, TimeSpan.FromMilliseconds(50), "at least 50ms");
-        RequireDuration(failures, "Aggregation:MaxEventLead", options.MaxEventLead, TimeSpan.Zero, "0s or more");
-
-        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
-    }
-
-    internal static void RequireDuration(List<string> failures, string key, string? value, TimeSpan minimum, string expectation)
-    {
-        if (!Durations.TryParse(value, out var duration))
-        {
-            failures.Add($"{key} '{value}' is not a duration (write 200ms, 30s, 1m, 1h or hh:mm:ss).");
-        }
-        else if (duration < minimum)
-        {
-            failures.Add($"{key} is {value}; it must be {expectation}.");
-        }
-    }
-}
+[OptionsValidator]
+internal sealed partial class AggregationOptionsValidator : IValidateOptions<AggregationOptions>;

@@ -1,7 +1,8 @@
-using System.Text.RegularExpressions;
+using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Options;
 using Pipeline.Contracts;
 using Pipeline.ServiceDefaults.Kafka;
+using Pipeline.ServiceDefaults.Options;
 
 namespace Pipeline.StreamProcessor.Configuration;
 
@@ -35,20 +36,24 @@ public enum StateStoreKind
 /// How the Streamiz application runs: section <c>StreamProcessor</c>. The broker address comes
 /// only from <c>ConnectionStrings:kafka</c>.
 /// </summary>
-public sealed partial class StreamProcessorOptions
+public sealed class StreamProcessorOptions
 {
     public const string SectionName = "StreamProcessor";
 
     /// <summary>The Streamiz application id: consumer group and prefix of the changelog topics.</summary>
+    [RegularExpression("^[A-Za-z0-9._-]{1,200}$", ErrorMessage = "StreamProcessor:ApplicationId must be 1-200 characters of letters, digits, '.', '_' or '-' (it names a consumer group and topics).")]
     public string ApplicationId { get; set; } = StreamProcessorTopology.DefaultApplicationId;
 
     /// <summary>Stream threads in this instance; partitions are shared among all threads of all instances.</summary>
+    [SettingRange(1, 64, ErrorMessage = "StreamProcessor:Threads must be between 1 and 64.")]
     public int Threads { get; set; } = 1;
 
     /// <summary>How often state is flushed and offsets committed; bounds how soon updates are emitted.</summary>
+    [Duration("StreamProcessor:CommitInterval", "10ms", "at least 10ms")]
     public string CommitInterval { get; set; } = "100ms";
 
     /// <summary>The longest one poll of the broker waits for more records before processing what it has.</summary>
+    [Duration("StreamProcessor:PollInterval", "1ms", "at least 1ms")]
     public string PollInterval { get; set; } = "10ms";
 
     /// <summary>
@@ -56,13 +61,17 @@ public sealed partial class StreamProcessorOptions
     /// soon as records arrive, but the local development broker always waits this long, so it adds
     /// directly to every update's delay (Kafka's default, 500ms, alone would exceed the emit interval).
     /// </summary>
+    [Duration("StreamProcessor:FetchWaitMax", "0ms", "0ms or more")]
     public string FetchWaitMax { get; set; } = "10ms";
 
     /// <summary>How long the group waits for a silent instance before handing its partitions to the others.</summary>
+    [Duration("StreamProcessor:SessionTimeout", "1s", "at least 1s")]
     public string SessionTimeout { get; set; } = "6s";
 
+    [EnumDataType(typeof(ProcessingGuaranteeSetting), ErrorMessage = "StreamProcessor:Guarantee must be AtLeastOnce or ExactlyOnce.")]
     public ProcessingGuaranteeSetting Guarantee { get; set; } = ProcessingGuaranteeSetting.AtLeastOnce;
 
+    [EnumDataType(typeof(StateStoreKind), ErrorMessage = "StreamProcessor:StateStore must be InMemory or RocksDb.")]
     public StateStoreKind StateStore { get; set; } = StateStoreKind.InMemory;
 
     /// <summary>
@@ -70,13 +79,16 @@ public sealed partial class StreamProcessorOptions
     /// one machine may share it (a task's store is opened by one instance at a time).
     /// </summary>
     public string StateDirectory { get; set; } = Path.Combine(Path.GetTempPath(), "pipeline-stream-processor");
-
-    [GeneratedRegex("^[A-Za-z0-9._-]{1,200}$")]
-    internal static partial Regex ApplicationIdPattern();
 }
 
-/// <summary>Checks <see cref="StreamProcessorOptions"/>, the broker connection string, and the fit with the emit interval.</summary>
-internal sealed class StreamProcessorOptionsValidator(IOptions<AggregationOptions> aggregation, IConfiguration configuration)
+[OptionsValidator]
+internal sealed partial class StreamProcessorOptionsValidator : IValidateOptions<StreamProcessorOptions>;
+
+/// <summary>
+/// What the annotations cannot check: the broker connection string and client security, the state
+/// directory a RocksDB store needs, and the fit of the commit and poll intervals with the emit interval.
+/// </summary>
+internal sealed class StreamProcessorFitValidator(IOptions<AggregationOptions> aggregation, IConfiguration configuration)
     : IValidateOptions<StreamProcessorOptions>
 {
     public ValidateOptionsResult Validate(string? name, StreamProcessorOptions options)
@@ -98,30 +110,6 @@ internal sealed class StreamProcessorOptionsValidator(IOptions<AggregationOption
         catch (InvalidOperationException exception)
         {
             failures.Add(exception.Message);
-        }
-
-        if (!StreamProcessorOptions.ApplicationIdPattern().IsMatch(options.ApplicationId ?? string.Empty))
-        {
-            failures.Add($"StreamProcessor:ApplicationId '{options.ApplicationId}' must be 1-200 characters of letters, digits, '.', '_' or '-' (it names a consumer group and topics).");
-        }
-
-        if (options.Threads is < 1 or > 64)
-        {
-            failures.Add($"StreamProcessor:Threads is {options.Threads}; it must be between 1 and 64.");
-        }
-
-        AggregationOptionsValidator.RequireDuration(failures, "StreamProcessor:CommitInterval", options.CommitInterval, TimeSpan.FromMilliseconds(10), "at least 10ms");
-        AggregationOptionsValidator.RequireDuration(failures, "StreamProcessor:PollInterval", options.PollInterval, TimeSpan.FromMilliseconds(1), "at least 1ms");
-        AggregationOptionsValidator.RequireDuration(failures, "StreamProcessor:FetchWaitMax", options.FetchWaitMax, TimeSpan.Zero, "0ms or more");
-        AggregationOptionsValidator.RequireDuration(failures, "StreamProcessor:SessionTimeout", options.SessionTimeout, TimeSpan.FromSeconds(1), "at least 1s");
-        if (!Enum.IsDefined(options.Guarantee))
-        {
-            failures.Add("StreamProcessor:Guarantee must be AtLeastOnce or ExactlyOnce.");
-        }
-
-        if (!Enum.IsDefined(options.StateStore))
-        {
-            failures.Add("StreamProcessor:StateStore must be InMemory or RocksDb.");
         }
 
         if (options.StateStore == StateStoreKind.RocksDb && string.IsNullOrWhiteSpace(options.StateDirectory))

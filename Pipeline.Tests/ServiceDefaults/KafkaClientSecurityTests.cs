@@ -71,7 +71,7 @@ public sealed class KafkaClientSecurityTests
     public void TheStreamProcessorRefusesToStartWithAnUnknownSecuritySetting()
     {
         var settings = new Dictionary<string, string?>(ManagedCluster) { ["Kafka:Security:sasl.user"] = "typo" };
-        var validator = new StreamProcessorOptionsValidator(
+        var validator = new StreamProcessorFitValidator(
             Microsoft.Extensions.Options.Options.Create(new AggregationOptions()), Configuration(settings));
 
         var result = validator.Validate(null, new StreamProcessorOptions());

@@ -23,7 +23,7 @@ public sealed class HostingTests
         Assert.Contains("Aggregation:Windows entry 'soon'", process.Output, StringComparison.Ordinal);
         Assert.Contains("Aggregation:Grace", process.Output, StringComparison.Ordinal);
         Assert.Contains("ConnectionStrings:kafka", process.Output, StringComparison.Ordinal);
-        Assert.Contains("StreamProcessor:ApplicationId 'bad id'", process.Output, StringComparison.Ordinal);
+        Assert.Contains("StreamProcessor:ApplicationId must be 1-200 characters", process.Output, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -54,29 +54,26 @@ public sealed class OptionsTests
         });
 
         Assert.True(result.Failed);
-        Assert.Contains(result.Failures!, failure => failure.Contains("Aggregation:Windows lists the size 1m twice", StringComparison.Ordinal));
-        Assert.Contains(result.Failures!, failure => failure.Contains("'soon'", StringComparison.Ordinal));
-        Assert.Contains(result.Failures!, failure => failure.StartsWith("Aggregation:Grace", StringComparison.Ordinal));
-        Assert.Contains(result.Failures!, failure => failure.StartsWith("Aggregation:DedupeWindow", StringComparison.Ordinal));
-        Assert.Contains(result.Failures!, failure => failure.StartsWith("Aggregation:EmitInterval", StringComparison.Ordinal));
+        Assert.Contains("Aggregation:Windows lists the size 1m twice", result.FailureMessage, StringComparison.Ordinal);
+        Assert.Contains("Aggregation:Windows entry 'soon' is not a window size", result.FailureMessage, StringComparison.Ordinal);
+        Assert.Contains("Aggregation:Grace '-1s' is not a duration", result.FailureMessage, StringComparison.Ordinal);
+        Assert.Contains("Aggregation:DedupeWindow 'forever' is not a duration", result.FailureMessage, StringComparison.Ordinal);
+        Assert.Contains("Aggregation:EmitInterval is 5ms; it must be at least 50ms", result.FailureMessage, StringComparison.Ordinal);
     }
 
     [Fact]
     public void StreamProcessorSettingsAreCheckedAgainstEachOtherAndTheConnectionString()
     {
         var noBroker = new ConfigurationBuilder().Build();
-        var validator = new StreamProcessorOptionsValidator(Options.Create(new AggregationOptions { EmitInterval = "200ms" }), noBroker);
+        var options = new StreamProcessorOptions { ApplicationId = "has spaces", Threads = 0, CommitInterval = "190ms", PollInterval = "soon" };
 
-        var result = validator.Validate(null, new StreamProcessorOptions
-        {
-            ApplicationId = "has spaces",
-            Threads = 0,
-            CommitInterval = "190ms",
-        });
+        var fields = new StreamProcessorOptionsValidator().Validate(null, options);
+        var fit = new StreamProcessorFitValidator(Options.Create(new AggregationOptions { EmitInterval = "200ms" }), noBroker).Validate(null, options);
 
-        Assert.Contains(result.Failures!, failure => failure.Contains("ConnectionStrings:kafka", StringComparison.Ordinal));
-        Assert.Contains(result.Failures!, failure => failure.StartsWith("StreamProcessor:ApplicationId", StringComparison.Ordinal));
-        Assert.Contains(result.Failures!, failure => failure.StartsWith("StreamProcessor:Threads", StringComparison.Ordinal));
+        Assert.Contains(fit.Failures!, failure => failure.Contains("ConnectionStrings:kafka", StringComparison.Ordinal));
+        Assert.Contains("StreamProcessor:ApplicationId must be 1-200 characters", fields.FailureMessage, StringComparison.Ordinal);
+        Assert.Contains("StreamProcessor:Threads must be between 1 and 64", fields.FailureMessage, StringComparison.Ordinal);
+        Assert.Contains("StreamProcessor:PollInterval 'soon' is not a duration", fields.FailureMessage, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -100,7 +97,7 @@ public sealed class OptionsTests
     public void ACommitIntervalThatCannotMeetTheEmitIntervalIsRefused()
     {
         var broker = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["ConnectionStrings:kafka"] = "127.0.0.1:9092" }).Build();
-        var validator = new StreamProcessorOptionsValidator(Options.Create(new AggregationOptions { EmitInterval = "200ms" }), broker);
+        var validator = new StreamProcessorFitValidator(Options.Create(new AggregationOptions { EmitInterval = "200ms" }), broker);
 
         var fits = validator.Validate(null, new StreamProcessorOptions());
         var tooSlow = validator.Validate(null, new StreamProcessorOptions { CommitInterval = "190ms" });
