@@ -13,7 +13,7 @@ namespace Microsoft.Extensions.Hosting;
 /// <summary>Registers the live page: its API client, the live feeds it shows, and the Blazor components.</summary>
 public static class WebExtensions
 {
-    public static WebApplicationBuilder AddPipelineWeb(this WebApplicationBuilder builder)
+    public static IHostApplicationBuilder AddPipelineWeb(this IHostApplicationBuilder builder)
     {
         builder.Services.AddValidatedOptions<PipelineApiOptions, PipelineApiOptionsValidator>(PipelineApiOptions.SectionName);
         builder.Services.TryAddSingleton(TimeProvider.System);

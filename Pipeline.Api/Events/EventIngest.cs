@@ -126,7 +126,7 @@ internal sealed class EventIngest(
 /// <summary>Registers ingest: its options, the idempotent producer, and the services behind the events endpoints.</summary>
 public static class EventIngestExtensions
 {
-    public static WebApplicationBuilder AddEventIngest(this WebApplicationBuilder builder)
+    public static IHostApplicationBuilder AddEventIngest(this IHostApplicationBuilder builder)
     {
         IngestOptions.Register(builder.Services);
         BacklogOptions.Register(builder.Services);

@@ -56,9 +56,9 @@ public static class ApiDocumentation
         where TBuilder : IEndpointConventionBuilder =>
         builder.WithMetadata(new ResponseDocumentationMetadata(statusCode, description, example));
 
-    internal static IServiceCollection AddApiDocumentation(this IServiceCollection services)
+    internal static IHostApplicationBuilder AddApiDocumentation(this IHostApplicationBuilder builder)
     {
-        services.AddOpenApi(options =>
+        builder.Services.AddOpenApi(options =>
         {
             options.AddDocumentTransformer((document, _, _) =>
             {
@@ -91,7 +91,7 @@ public static class ApiDocumentation
                 return Task.CompletedTask;
             });
         });
-        return services;
+        return builder;
     }
 
     /// <summary>Maps the OpenAPI document, and the Scalar UI in Development. Neither needs an API key.</summary>

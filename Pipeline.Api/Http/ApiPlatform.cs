@@ -16,7 +16,7 @@ public static class ApiPlatform
     private const string ApiPath = "/api";
 
     /// <summary>Registers authentication, rate limiting, problem details and OpenAPI.</summary>
-    public static WebApplicationBuilder AddApiPlatform(this WebApplicationBuilder builder)
+    public static IHostApplicationBuilder AddApiPlatform(this IHostApplicationBuilder builder)
     {
         builder.Services.AddValidatedOptions<ApiKeyOptions, ApiKeyOptionsValidator>(ApiKeyOptions.SectionName);
         builder.Services.AddSingleton<ApiKeyVerifier>();
@@ -27,7 +27,7 @@ public static class ApiPlatform
                 .AddAuthenticationSchemes(ApiKeyDefaults.Scheme)
                 .RequireAuthenticatedUser());
 
-        builder.Services.AddApiRateLimiting();
+        builder.AddApiRateLimiting();
         builder.AddApiTransport();
 
         // Registered before AddProblemDetails so that it is the writer chosen.
@@ -44,7 +44,7 @@ public static class ApiPlatform
 
         // Numbers are numbers: the OpenAPI schemas must not say a string is accepted for one.
         builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.NumberHandling = JsonNumberHandling.Strict);
-        builder.Services.AddApiDocumentation();
+        builder.AddApiDocumentation();
         return builder;
     }
 

@@ -100,13 +100,13 @@ internal sealed class RateLimitBucketsValidator(IOptions<IngestOptions> ingest) 
 /// <summary>The request rate limits and their 429 answer.</summary>
 public static class ApiRateLimiting
 {
-    internal static IServiceCollection AddApiRateLimiting(this IServiceCollection services)
+    internal static IHostApplicationBuilder AddApiRateLimiting(this IHostApplicationBuilder builder)
     {
-        services.AddValidatedOptions<ApiRateLimitOptions, ApiRateLimitOptionsValidator>(ApiRateLimitOptions.SectionName)
+        builder.Services.AddValidatedOptions<ApiRateLimitOptions, ApiRateLimitOptionsValidator>(ApiRateLimitOptions.SectionName)
             .ValidateWith<ApiRateLimitOptions, RateLimitBucketsValidator>();
-        services.AddSingleton<EventRateLimiter>();
+        builder.Services.AddSingleton<EventRateLimiter>();
 
-        services.AddRateLimiter(limiter =>
+        builder.Services.AddRateLimiter(limiter =>
         {
             limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
             // Runs after authentication has read the key, and before a missing or wrong key is
@@ -132,7 +132,7 @@ public static class ApiRateLimiting
             };
         });
 
-        return services;
+        return builder;
     }
 
     /// <summary>Answers 429 <c>rate-limited</c> with a Retry-After of at least one second.</summary>

@@ -2,6 +2,7 @@ using System.ComponentModel.DataAnnotations;
 using System.Net;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.HttpsPolicy;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using Pipeline.ServiceDefaults.Options;
 
@@ -43,7 +44,7 @@ internal sealed partial class ApiTransportOptionsValidator : IValidateOptions<Ap
 /// <summary>Forwarded headers, HSTS and the response headers every answer carries.</summary>
 public static class ApiTransport
 {
-    internal static WebApplicationBuilder AddApiTransport(this WebApplicationBuilder builder)
+    internal static IHostApplicationBuilder AddApiTransport(this IHostApplicationBuilder builder)
     {
         builder.Services.AddValidatedOptions<ApiTransportOptions, ApiTransportOptionsValidator>(ApiTransportOptions.SectionName);
         builder.Services.AddOptions<ForwardedHeadersOptions>().Configure<IOptions<ApiTransportOptions>>((forwarded, transport) =>
@@ -65,7 +66,7 @@ public static class ApiTransport
         builder.Services.AddOptions<HstsOptions>().Configure<IOptions<ApiTransportOptions>>((hsts, transport) => hsts.MaxAge = transport.Value.HstsMaxAge);
 
         // The server does not name itself.
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
+        builder.Services.Configure<KestrelServerOptions>(kestrel => kestrel.AddServerHeader = false);
         return builder;
     }
 
