@@ -7,6 +7,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using Pipeline.Contracts;
 
 namespace Pipeline.Api.Aggregates;
 
@@ -20,9 +21,6 @@ namespace Pipeline.Api.Aggregates;
 public sealed partial class AggregateChangeFeed(NpgsqlDataSource dataSource, IOptions<ChangeStreamOptions> options, ILogger<AggregateChangeFeed> logger)
     : BackgroundService, IHealthCheck
 {
-    /// <summary>The channel Pipeline.Sink notifies on (its AggregateChangeNotifications.Channel).</summary>
-    public const string NotificationChannel = "pipeline_aggregate_changes";
-
     public static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(15);
 
     // Notifications wait here for the fan-out, so the connection's reader never does that work.
@@ -140,13 +138,13 @@ public sealed partial class AggregateChangeFeed(NpgsqlDataSource dataSource, IOp
                 _notifications.Writer.TryWrite(notification.Payload);
             }
         };
-        await using (var listen = new NpgsqlCommand($"LISTEN {NotificationChannel}", connection))
+        await using (var listen = new NpgsqlCommand($"LISTEN {AggregateChangeNotifications.Channel}", connection))
         {
             await listen.ExecuteNonQueryAsync(stoppingToken);
         }
 
         _listening = true;
-        LogListening(logger, NotificationChannel);
+        LogListening(logger, AggregateChangeNotifications.Channel);
         try
         {
             while (!stoppingToken.IsCancellationRequested)
@@ -168,10 +166,10 @@ public sealed partial class AggregateChangeFeed(NpgsqlDataSource dataSource, IOp
     private void Publish(string payload)
     {
         // Each notification carries a JSON array of changes (the sink packs several into one).
-        AggregateChange[]? changes;
+        AggregateRecord[] changes;
         try
         {
-            changes = JsonSerializer.Deserialize<AggregateChange[]>(payload, Json);
+            changes = AggregateChangeNotifications.Read(payload);
         }
         catch (JsonException exception)
         {
@@ -179,9 +177,9 @@ public sealed partial class AggregateChangeFeed(NpgsqlDataSource dataSource, IOp
             return;
         }
 
-        foreach (var change in changes ?? [])
+        foreach (var change in changes)
         {
-            var json = JsonSerializer.Serialize(change, Json);
+            var json = JsonSerializer.Serialize(AggregateChange.From(change), Json);
             foreach (var subscription in _subscriptions.Keys)
             {
                 if (subscription.Key is null || subscription.Key == change.Key)

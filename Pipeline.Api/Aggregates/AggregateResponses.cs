@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using Microsoft.AspNetCore.Mvc;
+using Pipeline.Contracts;
 
 namespace Pipeline.Api.Aggregates;
 
@@ -46,4 +47,10 @@ public sealed record TopKeys(string OrderBy, IReadOnlyList<AggregateTotals> Item
 /// </summary>
 public sealed record AggregateChange(
     string Key, string Window, DateTimeOffset WindowStart, DateTimeOffset? WindowEnd, long Count, double Sum, double Min, double Max,
-    double Mean, bool Final, long Version, DateTimeOffset UpdatedAt);
+    double Mean, bool Final, long Version, DateTimeOffset UpdatedAt)
+{
+    /// <summary>The change the sink announced (<see cref="AggregateChangeNotifications"/>), as the stream sends it.</summary>
+    public static AggregateChange From(AggregateRecord record) => new(
+        record.Key, record.Window, record.WindowStart, record.WindowEnd, record.Count, record.Sum, record.Min, record.Max,
+        record.Mean, record.Final, record.Version, record.UpdatedAt);
+}

@@ -1,23 +1,23 @@
 using System.Text;
 using System.Text.Json;
-using Pipeline.Contracts;
 
-namespace Pipeline.Sink;
+namespace Pipeline.Contracts;
 
 /// <summary>
 /// The sink announces every row it changes on a PostgreSQL notification channel, in the
-/// transaction that changes it, so a listener hears of a change exactly when it becomes
-/// visible. Each payload is a JSON array of changed aggregates, each an object with key,
-/// window ("all" for totals), windowStart, windowEnd, count, sum, min, max, mean, final,
-/// version and updatedAt. Pipeline.Api listens on the same channel name.
+/// transaction that changes it, so a listener (the API's change stream) hears of a change exactly
+/// when it becomes visible. Each payload is a JSON array of <see cref="AggregateRecord"/>s in their
+/// one JSON shape (<see cref="PipelineJson"/>).
 /// </summary>
-internal static class AggregateChangeNotifications
+public static class AggregateChangeNotifications
 {
+    /// <summary>The PostgreSQL notification channel (<c>LISTEN pipeline_aggregate_changes</c>).</summary>
     public const string Channel = "pipeline_aggregate_changes";
 
     /// <summary>PostgreSQL refuses payloads of 8000 bytes or more.</summary>
     public const int MaxPayloadBytes = 7900;
 
+    // Not HTML: only what JSON itself requires is escaped, which keeps payloads small.
     private static readonly JsonWriterOptions WriterOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>
@@ -35,7 +35,7 @@ internal static class AggregateChangeNotifications
         {
             item.SetLength(0);
             writer.Reset(item);
-            Write(writer, change);
+            JsonSerializer.Serialize(writer, change, PipelineJson.Options);
             writer.Flush();
             var itemBytes = (int)item.Length;
             if (chunkBytes > 0 && chunkBytes + itemBytes + 2 > MaxPayloadBytes)
@@ -58,29 +58,6 @@ internal static class AggregateChangeNotifications
         return [.. payloads];
     }
 
-    private static void Write(Utf8JsonWriter writer, AggregateRecord change)
-    {
-        writer.WriteStartObject();
-        writer.WriteString("key", change.Key);
-        writer.WriteString("window", change.Window);
-        writer.WriteString("windowStart", change.WindowStart);
-        if (change.WindowEnd is { } end)
-        {
-            writer.WriteString("windowEnd", end);
-        }
-        else
-        {
-            writer.WriteNull("windowEnd");
-        }
-
-        writer.WriteNumber("count", change.Count);
-        writer.WriteNumber("sum", change.Sum);
-        writer.WriteNumber("min", change.Min);
-        writer.WriteNumber("max", change.Max);
-        writer.WriteNumber("mean", change.Mean);
-        writer.WriteBoolean("final", change.Final);
-        writer.WriteNumber("version", change.Version);
-        writer.WriteString("updatedAt", change.UpdatedAt);
-        writer.WriteEndObject();
-    }
+    /// <summary>Reads one payload, throwing <see cref="JsonException"/> when it is not an array of aggregate records.</summary>
+    public static AggregateRecord[] Read(string payload) => PipelineJson.Deserialize<AggregateRecord[]>(Encoding.UTF8.GetBytes(payload));
 }
