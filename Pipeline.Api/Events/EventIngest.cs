@@ -24,74 +24,70 @@ internal sealed class EventIngest(
     IngestMetrics metrics,
     TimeProvider time)
 {
-    private static readonly string[] SingleMediaTypes = [RequestBody.Json];
-    private static readonly string[] BatchMediaTypes = [RequestBody.Json, RequestBody.Ndjson];
-
     private const string RetryAdvice =
         "Retry the events listed in notAcknowledged, with the same ids, after Retry-After seconds: the stream processor counts an id once.";
 
-    public async Task<(ProduceOutcome? Outcome, ProblemHttpResult? Problem)> IngestAsync(HttpRequest request, bool batch)
+    /// <summary>Ingests one request to <paramref name="endpoint"/>: 202 with <paramref name="accepted"/>'s answer once every event is acknowledged, else the problem.</summary>
+    public async Task<Results<Accepted<TAccepted>, ProblemHttpResult>> IngestAsync<TAccepted>(
+        HttpRequest request, IngestEndpoint endpoint, Func<ProduceOutcome, TAccepted> accepted)
     {
-        var endpoint = batch ? IngestMetrics.Batch : IngestMetrics.Single;
         var settings = options.Value;
         var rules = new EventRules(time.GetUtcNow(), settings.MaxEventAge, settings.MaxClockSkew, settings.MaxBatchSize);
 
-        var (body, unreadable) = await RequestBody.ReadAsync(request, batch ? BatchMediaTypes : SingleMediaTypes, settings.MaxBodyBytes, request.HttpContext.RequestAborted);
-        if (unreadable is not null)
+        var read = await RequestBody.ReadAsync(request, endpoint.MediaTypes, settings.MaxBodyBytes, request.HttpContext.RequestAborted);
+        if (!read.Succeeded)
         {
-            metrics.Rejected(endpoint, (string)unreadable.ProblemDetails.Extensions[ApiProblems.CodeMember]!, 1);
-            return (null, unreadable);
+            metrics.Rejected(endpoint.Name, ApiProblems.CodeOf(read.Problem), 1);
+            return read.Problem;
         }
 
         ParsedEvents parsed;
-        using (body)
+        using (read.Body)
         {
-            parsed = !batch ? EventParser.ParseSingle(body!.Content, rules)
-                : body!.MediaType == RequestBody.Ndjson ? EventParser.ParseNdjson(body.Content, rules)
-                : EventParser.ParseArray(body.Content, rules);
+            parsed = endpoint.Parse(read.Body, rules);
         }
 
-        if (Refuse(parsed, batch, settings) is { } invalid)
+        if (Refuse(parsed, endpoint, settings) is { } invalid)
         {
-            metrics.Rejected(endpoint, (string)invalid.ProblemDetails.Extensions[ApiProblems.CodeMember]!, parsed.EventCount);
-            return (null, invalid);
+            metrics.Rejected(endpoint.Name, ApiProblems.CodeOf(invalid), parsed.EventCount);
+            return invalid;
         }
 
         // Counted once the events are known to be valid: a refused request costs no event tokens.
         using var lease = eventLimiter.Acquire(request.HttpContext.User, parsed.EventCount);
         if (!lease.IsAcquired)
         {
-            metrics.Rejected(endpoint, ErrorCodes.RateLimited, parsed.EventCount);
+            metrics.Rejected(endpoint.Name, ErrorCodes.RateLimited, parsed.EventCount);
             var wait = lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? retryAfter : TimeSpan.FromSeconds(1);
             var seconds = ApiRateLimiting.RetryAfterSeconds(wait);
             var budget = rateLimits.Value.Events;
             request.HttpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-            return (null, ApiProblems.Problem(StatusCodes.Status429TooManyRequests, ErrorCodes.RateLimited,
+            return ApiProblems.Problem(StatusCodes.Status429TooManyRequests, ErrorCodes.RateLimited,
                 "Too many events for this API key.",
                 string.Create(CultureInfo.InvariantCulture,
-                    $"This API key may send {budget.TokensPerPeriod} events every {budget.ReplenishmentPeriod.TotalSeconds:0.###} s, in bursts of up to {budget.TokenLimit}; nothing of these {parsed.EventCount} events was produced. Send them again after {seconds} s.")));
+                    $"This API key may send {budget.TokensPerPeriod} events every {budget.ReplenishmentPeriod.TotalSeconds:0.###} s, in bursts of up to {budget.TokenLimit}; nothing of these {parsed.EventCount} events was produced. Send them again after {seconds} s."));
         }
 
         if (backlog.Check() is { } full)
         {
-            metrics.Rejected(endpoint, ErrorCodes.BacklogFull, parsed.EventCount);
+            metrics.Rejected(endpoint.Name, ErrorCodes.BacklogFull, parsed.EventCount);
             request.HttpContext.Response.Headers.RetryAfter = backlogOptions.Value.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
-            return (null, ApiProblems.Problem(StatusCodes.Status503ServiceUnavailable, ErrorCodes.BacklogFull,
+            return ApiProblems.Problem(StatusCodes.Status503ServiceUnavailable, ErrorCodes.BacklogFull,
                 "The pipeline is too far behind to take more events now.",
                 string.Create(CultureInfo.InvariantCulture,
-                    $"{full.Waiting} records wait on {full.Topic}[{full.Partition}] for {full.Group} (the limit is {full.Limit} per partition); nothing was produced. Send the same request again after Retry-After seconds.")));
+                    $"{full.Waiting} records wait on {full.Topic}[{full.Partition}] for {full.Group} (the limit is {full.Limit} per partition); nothing was produced. Send the same request again after Retry-After seconds."));
         }
 
-        var outcome = await producer.ProduceAsync(parsed.Events, endpoint);
+        var outcome = await producer.ProduceAsync(parsed.Events, endpoint.Name);
         backlog.Accepted(outcome);
-        metrics.Accepted(endpoint, outcome.AcknowledgedCount);
+        metrics.Accepted(endpoint.Name, outcome.AcknowledgedCount);
         if (outcome.AllAcknowledged)
         {
-            return (outcome, null);
+            return TypedResults.Accepted((string?)null, accepted(outcome));
         }
 
         var notAcknowledged = outcome.NotAcknowledged();
-        metrics.Rejected(endpoint, ErrorCodes.EventsNotAcknowledged, notAcknowledged.Count);
+        metrics.Rejected(endpoint.Name, ErrorCodes.EventsNotAcknowledged, notAcknowledged.Count);
         request.HttpContext.Response.Headers.RetryAfter = settings.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
         var problem = new EventsNotAcknowledgedProblem
         {
@@ -102,17 +98,16 @@ internal sealed class EventIngest(
             NotAcknowledged = notAcknowledged,
             Acknowledged = outcome.AcknowledgedCount,
         };
-        return (null, TypedResults.Problem(ApiProblems.WithCode(problem, ErrorCodes.EventsNotAcknowledged)));
+        return TypedResults.Problem(ApiProblems.WithCode(problem, ErrorCodes.EventsNotAcknowledged));
     }
 
-    private static ProblemHttpResult? Refuse(ParsedEvents parsed, bool batch, IngestOptions settings) => parsed.Failure switch
+    private static ProblemHttpResult? Refuse(ParsedEvents parsed, IngestEndpoint endpoint, IngestOptions settings) => parsed.Failure switch
     {
         ParseFailure.None => null,
         ParseFailure.MalformedJson => ApiProblems.Problem(StatusCodes.Status400BadRequest, ErrorCodes.MalformedJson,
             "The body is not valid JSON.", parsed.Detail),
         ParseFailure.EmptyBody => ApiProblems.Problem(StatusCodes.Status400BadRequest, ErrorCodes.EmptyBody,
-            "The request body is empty.",
-            batch ? "Send a JSON array of events, or one event per line as application/x-ndjson." : "Send one event as a JSON object."),
+            "The request body is empty.", endpoint.EmptyBodyAdvice),
         ParseFailure.EmptyBatch => ApiProblems.Problem(StatusCodes.Status400BadRequest, ErrorCodes.EmptyBatch,
             "The batch holds no event.", "Send at least one event."),
         ParseFailure.BatchTooLarge => ApiProblems.Problem(StatusCodes.Status400BadRequest, ErrorCodes.BatchTooLarge,

@@ -11,9 +11,6 @@ namespace Pipeline.Api.Events;
 /// </summary>
 internal sealed class IngestMetrics
 {
-    public const string Single = "single";
-    public const string Batch = "batch";
-
     private readonly Counter<long> _accepted;
     private readonly Counter<long> _rejected;
     private readonly Histogram<double> _produceDuration;
@@ -61,6 +58,3 @@ internal sealed class IngestMetrics
         _produceDuration.Record(duration.TotalSeconds, tags);
     }
 }
-
-/// <summary>Endpoint metadata marking an ingest endpoint, with its <c>pipeline.ingest.endpoint</c> tag value.</summary>
-internal sealed record IngestEndpoint(string Name);

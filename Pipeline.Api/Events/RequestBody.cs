@@ -45,20 +45,20 @@ internal sealed class RequestBody : IDisposable
     }
 
     /// <summary>Reads the body, or says why not: 415 for another content type (or charset), 413 over <paramref name="maxBytes"/>.</summary>
-    public static async Task<(RequestBody? Body, ProblemHttpResult? Problem)> ReadAsync(
+    public static async Task<BodyRead> ReadAsync(
         HttpRequest request, IReadOnlyList<string> mediaTypes, long maxBytes, CancellationToken cancellationToken)
     {
         var mediaType = Negotiate(request.ContentType, mediaTypes);
         if (mediaType is null)
         {
-            return (null, ApiProblems.Problem(StatusCodes.Status415UnsupportedMediaType, ErrorCodes.UnsupportedMediaType,
+            return ApiProblems.Problem(StatusCodes.Status415UnsupportedMediaType, ErrorCodes.UnsupportedMediaType,
                 "Unsupported content type.",
-                $"Send the body as {string.Join(" or ", mediaTypes)} (UTF-8); got '{request.ContentType ?? "none"}'."));
+                $"Send the body as {string.Join(" or ", mediaTypes)} (UTF-8); got '{request.ContentType ?? "none"}'.");
         }
 
         if (request.ContentLength > maxBytes)
         {
-            return (null, TooLarge(maxBytes));
+            return TooLarge(maxBytes);
         }
 
         // Kestrel enforces the same limit on chunked bodies; test servers have no such feature.
@@ -82,11 +82,11 @@ internal sealed class RequestBody : IDisposable
                         var probe = new byte[1];
                         if (await request.Body.ReadAsync(probe, cancellationToken) == 0)
                         {
-                            return (body, null);
+                            return body;
                         }
 
                         body.Dispose();
-                        return (null, TooLarge(maxBytes));
+                        return TooLarge(maxBytes);
                     }
 
                     body.Grow((int)Math.Min((long)body._buffer.Length * 2, maxBytes));
@@ -95,21 +95,21 @@ internal sealed class RequestBody : IDisposable
                 var read = await request.Body.ReadAsync(body._buffer.AsMemory(body._length), cancellationToken);
                 if (read == 0)
                 {
-                    return (body, null);
+                    return body;
                 }
 
                 body._length += read;
                 if (body._length > maxBytes)
                 {
                     body.Dispose();
-                    return (null, TooLarge(maxBytes));
+                    return TooLarge(maxBytes);
                 }
             }
         }
         catch (BadHttpRequestException exception) when (exception.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
             body.Dispose();
-            return (null, TooLarge(maxBytes));
+            return TooLarge(maxBytes);
         }
         catch
         {

@@ -36,6 +36,10 @@ public static class ApiProblems
         return problem;
     }
 
+    /// <summary>The stable code of a problem made here.</summary>
+    public static string CodeOf(ProblemHttpResult problem) =>
+        problem.ProblemDetails.Extensions.TryGetValue(CodeMember, out var code) && code is string text ? text : ErrorCodes.ForStatus(problem.StatusCode);
+
     /// <summary>
     /// Fills in what every problem carries, whoever wrote it (handlers, the exception handler,
     /// status code pages, authentication, the rate limiter): a code and a trace id.

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http;
 using Pipeline.Api.Events;
+using Pipeline.Api.Http;
 
 namespace Pipeline.Tests.Api;
 
@@ -13,13 +14,13 @@ public sealed class RequestBodyTests
     {
         var context = Request(new byte[100], contentLength: MaxBytes);
 
-        var (body, problem) = await RequestBody.ReadAsync(context.Request, [RequestBody.Json], MaxBytes, CancellationToken.None);
+        var read = await RequestBody.ReadAsync(context.Request, [RequestBody.Json], MaxBytes, CancellationToken.None);
 
-        Assert.Null(problem);
-        using (body)
+        Assert.True(read.Succeeded);
+        using (read.Body)
         {
-            Assert.Equal(100, body!.Content.Length);
-            Assert.InRange(body.Capacity, 100, 16 * 1024);
+            Assert.Equal(100, read.Body.Content.Length);
+            Assert.InRange(read.Body.Capacity, 100, 16 * 1024);
         }
     }
 
@@ -31,15 +32,19 @@ public sealed class RequestBodyTests
     {
         var context = Request(new byte[size], contentLength: null);
 
-        var (body, problem) = await RequestBody.ReadAsync(context.Request, [RequestBody.Json], MaxBytes, CancellationToken.None);
+        var read = await RequestBody.ReadAsync(context.Request, [RequestBody.Json], MaxBytes, CancellationToken.None);
 
-        using (body)
+        using (read.Body)
         {
-            Assert.Equal(accepted, problem is null);
-            if (accepted)
+            Assert.Equal(accepted, read.Succeeded);
+            if (read.Succeeded)
             {
-                Assert.Equal(size, body!.Content.Length);
-                Assert.True(body.Capacity <= MaxBytes, $"A body of {size} bytes held {body.Capacity} bytes.");
+                Assert.Equal(size, read.Body.Content.Length);
+                Assert.True(read.Body.Capacity <= MaxBytes, $"A body of {size} bytes held {read.Body.Capacity} bytes.");
+            }
+            else
+            {
+                Assert.Equal(ErrorCodes.BodyTooLarge, ApiProblems.CodeOf(read.Problem));
             }
         }
     }
