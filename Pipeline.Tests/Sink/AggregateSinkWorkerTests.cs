@@ -130,7 +130,7 @@ public sealed class AggregateSinkWorkerTests(SinkDatabase database) : IClassFixt
     {
         await using var postgres = await LocalPostgresServer.StartAsync();
         await postgres.CreateDatabaseAsync("pipelinedb");
-        Migrator.DatabaseMigrations.Apply(postgres.ConnectionString("pipelinedb"), Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        Pipeline.Migrator.DatabaseMigrations.Apply(postgres.ConnectionString("pipelinedb"), Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
         await using var dataSource = NpgsqlDataSource.Create(postgres.ConnectionString("pipelinedb") + ";Timeout=3");
         using var kafka = new SinkKafka();
         var options = SinkKafka.Options(batchSize: 100);

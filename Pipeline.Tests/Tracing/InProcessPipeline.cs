@@ -8,8 +8,9 @@ using OpenTelemetry.Trace;
 using Pipeline.Sink;
 using Pipeline.StreamProcessor.Configuration;
 using Pipeline.StreamProcessor.Hosting;
-using Pipeline.Tests.Api;
-using Pipeline.Tests.Infrastructure;
+using Pipeline.Tests.Api.Events;
+using Pipeline.Tests.Api.Http;
+using Pipeline.Tests.Hosting.Local;
 using Pipeline.Tests.Sink;
 using Pipeline.Tests.StreamProcessor;
 

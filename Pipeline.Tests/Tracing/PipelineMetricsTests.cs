@@ -5,7 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Pipeline.Contracts;
 using Pipeline.Sink;
 using Pipeline.StreamProcessor.Telemetry;
-using Pipeline.Tests.Api;
+using Pipeline.Tests.Api.Http;
 using Pipeline.Tests.Sink;
 
 namespace Pipeline.Tests.Tracing;

@@ -8,7 +8,7 @@ using Pipeline.Contracts;
 using Pipeline.ServiceDefaults.Kafka;
 using Pipeline.Sink;
 using Pipeline.StreamProcessor.Telemetry;
-using Pipeline.Tests.Api;
+using Pipeline.Tests.Api.Http;
 using Pipeline.Tests.Sink;
 
 namespace Pipeline.Tests.Tracing;
