@@ -9,7 +9,7 @@ using Pipeline.Contracts;
 namespace Pipeline.AppHost.Infrastructure;
 
 /// <summary>Adds Kafka and PostgreSQL the way <c>Pipeline:Infrastructure</c> says.</summary>
-public static class PipelineInfrastructureExtensions
+public static partial class PipelineInfrastructureExtensions
 {
     /// <summary>
     /// Resolves the infrastructure mode (logging which and why when the app starts) and adds
@@ -30,8 +30,7 @@ public static class PipelineInfrastructureExtensions
 
         builder.Eventing.Subscribe<BeforeStartEvent>((@event, _) =>
         {
-            @event.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Pipeline.AppHost")
-                .LogInformation("Infrastructure mode: {Mode} ({Reason}).", choice.Mode, choice.Reason);
+            LogMode(@event.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Pipeline.AppHost"), choice.Mode, choice.Reason);
             return Task.CompletedTask;
         });
 
@@ -47,4 +46,7 @@ public static class PipelineInfrastructureExtensions
     internal static IResourceBuilder<IResourceWithConnectionString> AsConnectionString<T>(this IDistributedApplicationBuilder builder, IResourceBuilder<T> resource)
         where T : IResourceWithConnectionString =>
         builder.CreateResourceBuilder<IResourceWithConnectionString>(resource.Resource);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Infrastructure mode: {Mode} ({Reason}).")]
+    private static partial void LogMode(ILogger logger, InfrastructureMode mode, string reason);
 }

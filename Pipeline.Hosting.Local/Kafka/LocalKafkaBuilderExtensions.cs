@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging;
 namespace Pipeline.Hosting.Local.Kafka;
 
 /// <summary>Adds the local mode's Kafka broker to the app model.</summary>
-public static class LocalKafkaBuilderExtensions
+public static partial class LocalKafkaBuilderExtensions
 {
     /// <summary>The dashboard command that takes every broker down (clients see connection refused).</summary>
     public const string TakeDownCommand = "broker-down";
@@ -70,10 +70,7 @@ public static class LocalKafkaBuilderExtensions
                 broker.CreateTopic(topic, resource.Partitions);
             }
 
-            logger.LogInformation(
-                "Local Kafka broker listening on {BootstrapServers} with {TopicCount} topics of {Partitions} partitions: {Topics}. " +
-                "It keeps everything in memory and does not implement transactions faithfully: development and tests only.",
-                broker.BootstrapServers, resource.Topics.Count, resource.Partitions, string.Join(", ", resource.Topics));
+            LogListening(logger, broker.BootstrapServers, resource.Topics.Count, resource.Partitions, string.Join(", ", resource.Topics));
 
             var lifetime = @event.Services.GetRequiredService<IHostApplicationLifetime>();
             lifetime.ApplicationStopped.Register(broker.Dispose);
@@ -89,7 +86,7 @@ public static class LocalKafkaBuilderExtensions
         }
         catch (Exception exception)
         {
-            logger.LogError(exception, "The local Kafka broker failed to start.");
+            LogFailedToStart(logger, exception);
             resource.FailedToStart(exception);
             await @event.Notifications.PublishUpdateAsync(resource, state => state with { State = KnownResourceStates.FailedToStart });
         }
@@ -113,7 +110,27 @@ public static class LocalKafkaBuilderExtensions
         }
 
         var logger = context.Services.GetRequiredService<ResourceLoggerService>().GetLogger(resource);
-        logger.LogWarning(down ? "Broker taken down: clients are disconnected and refused until it is brought up." : "Broker brought up: accepting connections again.");
+        if (down)
+        {
+            LogTakenDown(logger);
+        }
+        else
+        {
+            LogBroughtUp(logger);
+        }
         return CommandResults.Success();
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Local Kafka broker listening on {BootstrapServers} with {TopicCount} topics of {Partitions} partitions: {Topics}. " +
+        "It keeps everything in memory and does not implement transactions faithfully: development and tests only.")]
+    private static partial void LogListening(ILogger logger, string bootstrapServers, int topicCount, int partitions, string topics);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The local Kafka broker failed to start.")]
+    private static partial void LogFailedToStart(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Broker taken down: clients are disconnected and refused until it is brought up.")]
+    private static partial void LogTakenDown(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Broker brought up: accepting connections again.")]
+    private static partial void LogBroughtUp(ILogger logger);
 }

@@ -7,7 +7,7 @@ using Npgsql;
 namespace Pipeline.Hosting.Local.Postgres;
 
 /// <summary>Adds the local mode's PostgreSQL to the app model.</summary>
-public static class LocalPostgresBuilderExtensions
+public static partial class LocalPostgresBuilderExtensions
 {
     /// <summary>
     /// Adds resource <paramref name="name"/>: the host's PostgreSQL server on a free loopback
@@ -61,7 +61,7 @@ public static class LocalPostgresBuilderExtensions
                 }
 
                 var logger = @event.Services.GetRequiredService<ResourceLoggerService>().GetLogger(resource);
-                logger.LogInformation("Initializing a throwaway PostgreSQL data directory at {DataDirectory} with {Binaries}.", resource.DataDirectory, binaries);
+                LogInitializing(logger, resource.DataDirectory, binaries);
                 var secret = await resource.PasswordParameter.GetValueAsync(cancellationToken)
                     ?? throw new InvalidOperationException($"Parameter {resource.PasswordParameter.Name} has no value.");
                 await LocalPostgres.InitializeAsync(binaries, resource.DataDirectory, secret, cancellationToken);
@@ -121,7 +121,7 @@ public static class LocalPostgresBuilderExtensions
         }
 
         var logger = context.Services.GetRequiredService<ResourceLoggerService>().GetLogger(server);
-        logger.LogWarning("Taking the database down (fast shutdown); Start brings it back with its data.");
+        LogTakingDown(logger);
         await LocalPostgres.RequestFastShutdownAsync(pid);
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (Directory.Exists($"/proc/{pid}"))
@@ -179,4 +179,10 @@ public static class LocalPostgresBuilderExtensions
             }
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Initializing a throwaway PostgreSQL data directory at {DataDirectory} with {Binaries}.")]
+    private static partial void LogInitializing(ILogger logger, string dataDirectory, string binaries);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Taking the database down (fast shutdown); Start brings it back with its data.")]
+    private static partial void LogTakingDown(ILogger logger);
 }
