@@ -30,7 +30,7 @@ internal sealed partial class AggregateSinkWorker(
 
     private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
     private readonly SinkConsumer _reader = new(consumer, loss, logger);
-    private readonly SinkOffsets _offsets = new(consumer, status, metrics, logger);
+    private readonly SinkOffsets _offsets = new(consumer, options.Value.ConsumerGroup, status, metrics, logger);
     private readonly SinkBatchWriter _batchWriter = new(writer, metrics, timeProvider ?? TimeProvider.System, logger);
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>

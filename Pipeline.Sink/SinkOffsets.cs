@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using System.Globalization;
 using Confluent.Kafka;
+using Pipeline.ServiceDefaults.Kafka;
 
 namespace Pipeline.Sink;
 
@@ -11,7 +11,7 @@ namespace Pipeline.Sink;
 /// commit can fail while the broker is away; they go with the next one). Only offsets of records
 /// already stored are ever committed, so a crash replays, and never skips.
 /// </summary>
-internal sealed partial class SinkOffsets(IConsumer<byte[]?, byte[]?> consumer, SinkStatus status, SinkMetrics metrics, ILogger logger)
+internal sealed partial class SinkOffsets(IConsumer<byte[]?, byte[]?> consumer, string group, SinkStatus status, SinkMetrics metrics, ILogger logger)
 {
     private static readonly TimeSpan BrokerQueryTimeout = TimeSpan.FromSeconds(1);
 
@@ -91,15 +91,13 @@ internal sealed partial class SinkOffsets(IConsumer<byte[]?, byte[]?> consumer, 
                 if (!_durable.TryGetValue(partition, out var next))
                 {
                     var committed = consumer.Committed([partition], BrokerQueryTimeout).Single().Offset;
-                    next = committed.Value >= 0 ? committed.Value : watermarks.Low.Value;
+                    next = committed.IsSpecial ? watermarks.Low.Value : committed.Value;
                     _durable[partition] = next;
                 }
 
-                var lag = Math.Max(0, watermarks.High.Value - next);
+                var lag = ConsumerLag.Of(watermarks, new Offset(next));
                 total += lag;
-                measurements.Add(new Measurement<long>(lag,
-                    new KeyValuePair<string, object?>("messaging.destination.name", partition.Topic),
-                    new KeyValuePair<string, object?>("messaging.destination.partition.id", partition.Partition.Value.ToString(CultureInfo.InvariantCulture))));
+                measurements.Add(ConsumerLag.Measurement(partition, group, lag));
             }
             catch (KafkaException exception)
             {

@@ -149,9 +149,7 @@ internal sealed partial class BacklogMonitor : BackgroundService
             waiting[s] = new long[partitions.Count];
             for (var p = 0; p < partitions.Count; p++)
             {
-                var watermarks = clients.Watermarks(partitions[p]);
-                var from = committed[p] is { IsSpecial: false } offset ? Math.Max(offset.Value, watermarks.Low.Value) : watermarks.Low.Value;
-                waiting[s][p] = Math.Max(0, watermarks.High.Value - from);
+                waiting[s][p] = ConsumerLag.Of(clients.Watermarks(partitions[p]), committed[p]);
             }
         }
 

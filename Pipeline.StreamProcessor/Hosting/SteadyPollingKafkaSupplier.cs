@@ -22,7 +22,7 @@ namespace Pipeline.StreamProcessor.Hosting;
 /// skip records silently: a position below the log start is reported to <paramref name="loss"/>
 /// (see <see cref="ConsumerPositionGuard"/>).
 /// </summary>
-internal sealed class SteadyPollingKafkaSupplier(IStreamConfig config, ConsumerLag? lag = null, RecordLoss? loss = null, ILogger? logger = null) : IKafkaSupplier
+internal sealed class SteadyPollingKafkaSupplier(IStreamConfig config, ConsumerLagReadings? lag = null, RecordLoss? loss = null, ILogger? logger = null) : IKafkaSupplier
 {
     private readonly DefaultKafkaClientSupplier _inner = new(new KafkaLoggerAdapter(config), config);
 
@@ -50,12 +50,12 @@ internal sealed class SteadyPollingKafkaSupplier(IStreamConfig config, ConsumerL
 
 /// <summary>
 /// A consumer whose timed polls return a record or wait out their whole timeout; everything else is
-/// passed through. Given a <see cref="ConsumerLag"/>, it measures its lag at most once per
+/// passed through. Given a <see cref="ConsumerLagReadings"/>, it measures its lag at most once per
 /// <c>lagInterval</c>, after a poll, from what the client already knows (no broker round trip):
 /// the high watermark of each assigned partition's last fetch minus the position.
 /// </summary>
 internal sealed class SteadyPollingConsumer(
-    IConsumer<byte[], byte[]> inner, ConsumerLag? lag = null, string? consumerGroup = null, TimeSpan? lagInterval = null, ConsumerPositionGuard? positions = null)
+    IConsumer<byte[], byte[]> inner, ConsumerLagReadings? lag = null, string? consumerGroup = null, TimeSpan? lagInterval = null, ConsumerPositionGuard? positions = null)
     : IConsumer<byte[], byte[]>
 {
     private readonly long _lagIntervalTicks = (long)((lagInterval ?? TimeSpan.FromSeconds(1)).TotalSeconds * Stopwatch.Frequency);
@@ -96,17 +96,14 @@ internal sealed class SteadyPollingConsumer(
         foreach (var partition in assignment)
         {
             // Unknown until the partition's first fetch: no figure rather than a wrong one.
-            var high = inner.GetWatermarkOffsets(partition).High;
+            var watermarks = inner.GetWatermarkOffsets(partition);
             var position = inner.Position(partition);
-            if (high.IsSpecial || position.IsSpecial)
+            if (watermarks.High.IsSpecial || position.IsSpecial)
             {
                 continue;
             }
 
-            measurements.Add(new Measurement<long>(Math.Max(0, high.Value - position.Value),
-                new KeyValuePair<string, object?>("messaging.destination.name", partition.Topic),
-                new KeyValuePair<string, object?>("messaging.destination.partition.id", partition.Partition.Value.ToString(CultureInfo.InvariantCulture)),
-                new KeyValuePair<string, object?>("messaging.consumer.group.name", consumerGroup)));
+            measurements.Add(ConsumerLag.Measurement(partition, consumerGroup, ConsumerLag.Of(watermarks, position)));
         }
 
         lag.Publish(this, measurements);

@@ -18,7 +18,7 @@ internal static class StreamConfiguration
     {
         var config = Create(options, bootstrapServers, loggerFactory);
         StreamSecurity.Apply(config, security);
-        var supplier = new SteadyPollingKafkaSupplier(config, blueprint.Metrics.ConsumerLag, blueprint.Loss, logger);
+        var supplier = new SteadyPollingKafkaSupplier(config, blueprint.Metrics.Lag, blueprint.Loss, logger);
         return new KafkaStream(AggregationTopology.Build(blueprint, options.StateStore), config, supplier);
     }
 

@@ -41,12 +41,12 @@ internal sealed class StreamProcessorMetrics
         ProcessingLag = meter.CreateHistogram<double>(
             "pipeline.stream_processor.processing.lag", "s", "Time from an event's timestamp to its processing.");
         meter.CreateObservableGauge(
-            "pipeline.stream_processor.consumer.lag", ConsumerLag.Read, "{record}",
+            "pipeline.stream_processor.consumer.lag", Lag.Read, "{record}",
             "Records on an assigned partition of the events topic the processor has not read yet: high watermark minus position.");
     }
 
     /// <summary>The latest lag figures of each stream thread's consumer, read by the consumer lag gauge.</summary>
-    public ConsumerLag ConsumerLag { get; } = new();
+    public ConsumerLagReadings Lag { get; } = new();
 
     public Meter Meter { get; }
     public Counter<long> RecordsProcessed { get; }
@@ -62,7 +62,7 @@ internal sealed class StreamProcessorMetrics
 /// Lag per partition, as each consumer last measured it. Every stream thread has its own consumer
 /// and assignment; the gauge reports them all.
 /// </summary>
-internal sealed class ConsumerLag
+internal sealed class ConsumerLagReadings
 {
     private readonly ConcurrentDictionary<object, IReadOnlyList<Measurement<long>>> _byConsumer = new();
 

@@ -33,7 +33,7 @@ public sealed class ConsumerLagTests
             GroupId = "lag-group",
             EnableAutoCommit = false,
         }).Build();
-        var consumer = new SteadyPollingConsumer(client, metrics.ConsumerLag, "lag-group", lagInterval: TimeSpan.Zero);
+        var consumer = new SteadyPollingConsumer(client, metrics.Lag, "lag-group", lagInterval: TimeSpan.Zero);
         consumer.Assign(new TopicPartitionOffset(Topics.Events, 0, Offset.Beginning));
 
         for (var read = 0; read < 3; read++)
