@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Pipeline.AppHost.Infrastructure;
-using Pipeline.ServiceDefaults.Kafka;
 using Pipeline.Contracts;
+using Pipeline.ServiceDefaults.Kafka;
 
 namespace Pipeline.AppHost.External;
 

@@ -6,9 +6,9 @@ using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 using Confluent.Kafka;
 using Microsoft.Extensions.DependencyInjection;
+using Pipeline.Contracts;
 using Pipeline.Hosting.Local.Kafka;
 using Pipeline.LoadGenerator;
-using Pipeline.Contracts;
 
 namespace Pipeline.Tests.AppHost;
 

@@ -6,9 +6,9 @@ using Aspire.Hosting.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Pipeline.Api.Aggregates;
+using Pipeline.Contracts;
 using Pipeline.Hosting.Local.Kafka;
 using Pipeline.Hosting.Local.Postgres;
-using Pipeline.Contracts;
 
 namespace Pipeline.Tests.AppHost;
 

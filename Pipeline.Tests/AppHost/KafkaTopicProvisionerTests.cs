@@ -1,6 +1,6 @@
 using Pipeline.AppHost.Infrastructure;
-using Pipeline.Hosting.Local.Kafka;
 using Pipeline.Contracts;
+using Pipeline.Hosting.Local.Kafka;
 
 namespace Pipeline.Tests.AppHost;
 

@@ -5,8 +5,8 @@ using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 using Confluent.Kafka;
 using Microsoft.Extensions.DependencyInjection;
-using Pipeline.Hosting.Local.Kafka;
 using Pipeline.Contracts;
+using Pipeline.Hosting.Local.Kafka;
 
 namespace Pipeline.Tests.AppHost;
 

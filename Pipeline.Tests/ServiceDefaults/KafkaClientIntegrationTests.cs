@@ -4,8 +4,8 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
-using Pipeline.Hosting.Local.Kafka;
 using Pipeline.Contracts;
+using Pipeline.Hosting.Local.Kafka;
 using Pipeline.ServiceDefaults.Kafka;
 
 namespace Pipeline.Tests.ServiceDefaults;

@@ -1,4 +1,3 @@
-using Pipeline.Hosting.Local.Postgres;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
@@ -6,8 +5,10 @@ using System.Globalization;
 using System.Text;
 using Confluent.Kafka;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Npgsql;
 using Pipeline.Contracts;
+using Pipeline.Hosting.Local.Postgres;
 using Pipeline.Sink;
 using static Pipeline.Tests.Sink.Aggregates;
 
@@ -202,18 +203,7 @@ public sealed class AggregateSinkWorkerTests(SinkDatabase database) : IClassFixt
     public async Task EndToEndFreshnessIsMeasuredFromTheTimestampOfTheEventBehindAnUpdateAndOnlyWhenOneIsNamed()
     {
         using var kafka = new SinkKafka();
-        var freshness = new ConcurrentQueue<double>();
-        var sinkMeter = kafka.Metrics.Meter;
-        using var listener = new MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (ReferenceEquals(instrument.Meter, sinkMeter) && instrument.Name == "pipeline.sink.event.freshness")
-            {
-                l.EnableMeasurementEvents(instrument);
-            }
-        };
-        listener.SetMeasurementEventCallback<double>((_, value, _, _) => freshness.Enqueue(value));
-        listener.Start();
+        using var freshness = new MetricCollector<double>(kafka.Metrics.Meter, "pipeline.sink.event.freshness");
         // Ninety seconds old: far from what any other test's updates could measure meanwhile.
         var eventTime = DateTimeOffset.UtcNow.AddSeconds(-90);
         var caused = Totals("fresh-a", 1);
@@ -230,7 +220,7 @@ public sealed class AggregateSinkWorkerTests(SinkDatabase database) : IClassFixt
         var after = DateTimeOffset.UtcNow;
 
         Assert.Equal(3, stored.Count);
-        var measured = Assert.Single(freshness, value => value >= 90 && value < 600);
+        var measured = Assert.Single(freshness.GetMeasurementSnapshot().Select(m => m.Value), value => value >= 90 && value < 600);
         Assert.InRange(measured, 90, (after - eventTime).TotalSeconds);
     }
 

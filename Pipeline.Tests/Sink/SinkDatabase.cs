@@ -1,8 +1,8 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
+using Pipeline.Contracts;
 using Pipeline.Hosting.Local.Postgres;
 using Pipeline.Migrator;
-using Pipeline.Contracts;
 
 namespace Pipeline.Tests.Sink;
 

@@ -2,8 +2,8 @@ using System.Text;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
-using Pipeline.Hosting.Local.Kafka;
 using Pipeline.Contracts;
+using Pipeline.Hosting.Local.Kafka;
 using Pipeline.ServiceDefaults.Kafka;
 using Pipeline.Sink;
 

@@ -1,7 +1,8 @@
 using System.Diagnostics.Metrics;
 using Confluent.Kafka;
-using Pipeline.Hosting.Local.Kafka;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Pipeline.Contracts;
+using Pipeline.Hosting.Local.Kafka;
 using Pipeline.StreamProcessor.Hosting;
 using Pipeline.StreamProcessor.Telemetry;
 
@@ -52,21 +53,10 @@ public sealed class ConsumerLagTests
         Assert.Empty(ReadGauge(meter));
     }
 
-    private static List<(long Value, Dictionary<string, object?> Tags)> ReadGauge(Meter meter)
+    private static IReadOnlyList<CollectedMeasurement<long>> ReadGauge(Meter meter)
     {
-        var measurements = new List<(long, Dictionary<string, object?>)>();
-        using var listener = new MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (ReferenceEquals(instrument.Meter, meter) && instrument.Name == "pipeline.stream_processor.consumer.lag")
-            {
-                l.EnableMeasurementEvents(instrument);
-            }
-        };
-        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
-            measurements.Add((value, tags.ToArray().ToDictionary(tag => tag.Key, tag => tag.Value))));
-        listener.Start();
-        listener.RecordObservableInstruments();
-        return measurements;
+        using var gauge = new MetricCollector<long>(meter, "pipeline.stream_processor.consumer.lag");
+        gauge.RecordObservableInstruments();
+        return gauge.GetMeasurementSnapshot();
     }
 }

@@ -1,7 +1,7 @@
 using System.Text;
 using Confluent.Kafka;
-using Pipeline.Hosting.Local.Kafka;
 using Pipeline.Contracts;
+using Pipeline.Hosting.Local.Kafka;
 
 namespace Pipeline.Tests.StreamProcessor;
 

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
-using Pipeline.StreamProcessor.Aggregation;
 using Pipeline.Contracts;
+using Pipeline.StreamProcessor.Aggregation;
 using Pipeline.StreamProcessor.Configuration;
 using Pipeline.StreamProcessor.Hosting;
 using Streamiz.Kafka.Net;

@@ -1,7 +1,7 @@
-using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Pipeline.Contracts;
 using Pipeline.Sink;
 using Pipeline.StreamProcessor.Telemetry;
@@ -17,18 +17,7 @@ public sealed class PipelineMetricsTests(InProcessPipeline pipeline)
     [Fact]
     public async Task AnEventsFreshnessIsMeasuredWhenItsAggregatesAreStoredAndTheProcessorReportsItsLag()
     {
-        var freshness = new ConcurrentQueue<double>();
-        var sinkMeter = pipeline.Sink.Services.GetRequiredService<SinkMetrics>().Meter;
-        using var listener = new MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (ReferenceEquals(instrument.Meter, sinkMeter) && instrument.Name == "pipeline.sink.event.freshness")
-            {
-                l.EnableMeasurementEvents(instrument);
-            }
-        };
-        listener.SetMeasurementEventCallback<double>((_, value, _, _) => freshness.Enqueue(value));
-        listener.Start();
+        using var freshness = new MetricCollector<double>(pipeline.Sink.Services.GetRequiredService<SinkMetrics>().Meter, "pipeline.sink.event.freshness");
         using var client = pipeline.Api.CreateApiClient();
         var key = "fresh-" + Guid.NewGuid().ToString("N")[..12];
         var eventTime = DateTimeOffset.UtcNow.AddSeconds(-5);
@@ -41,8 +30,9 @@ public sealed class PipelineMetricsTests(InProcessPipeline pipeline)
 
         // All-time, 1m and 1h: each row's update names the event behind it.
         Assert.True(stored.Count == 3, $"{stored.Count} of 3 rows stored. Logged:\n{pipeline.Problems()}");
-        Assert.True(freshness.Count(value => value >= 5 && value <= sinceEvent) == 3,
-            $"Freshness measured: {string.Join(", ", freshness)}; {sinceEvent:0.###} s since the event. Logged:\n{pipeline.Problems()}");
+        var measured = freshness.GetMeasurementSnapshot().Select(measurement => measurement.Value).ToList();
+        Assert.True(measured.Count(value => value >= 5 && value <= sinceEvent) == 3,
+            $"Freshness measured: {string.Join(", ", measured)}; {sinceEvent:0.###} s since the event. Logged:\n{pipeline.Problems()}");
 
         var lag = await Eventually.HoldsAsync(
             () => Task.FromResult(ReadProcessorLag(pipeline.Processor.Services.GetRequiredService<IMeterFactory>())),
@@ -54,24 +44,10 @@ public sealed class PipelineMetricsTests(InProcessPipeline pipeline)
 
     private static List<(long Value, string? Topic, string? Partition, string? Group)> ReadProcessorLag(IMeterFactory processorMeters)
     {
-        var measurements = new List<(long, string?, string?, string?)>();
-        using var listener = new MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (instrument.Meter.Name == StreamProcessorTelemetry.Name && ReferenceEquals(instrument.Meter.Scope, processorMeters)
-                && instrument.Name == "pipeline.stream_processor.consumer.lag")
-            {
-                l.EnableMeasurementEvents(instrument);
-            }
-        };
-        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
-        {
-            var named = tags.ToArray().ToDictionary(tag => tag.Key, tag => tag.Value as string);
-            measurements.Add((value, named.GetValueOrDefault("messaging.destination.name"), named.GetValueOrDefault("messaging.destination.partition.id"),
-                named.GetValueOrDefault("messaging.consumer.group.name")));
-        });
-        listener.Start();
-        listener.RecordObservableInstruments();
-        return measurements;
+        using var gauge = new MetricCollector<long>(processorMeters, StreamProcessorTelemetry.Name, "pipeline.stream_processor.consumer.lag");
+        gauge.RecordObservableInstruments();
+        return [.. gauge.GetMeasurementSnapshot().Select(m => (m.Value, Tag(m, "messaging.destination.name"), Tag(m, "messaging.destination.partition.id"), Tag(m, "messaging.consumer.group.name")))];
     }
+
+    private static string? Tag(CollectedMeasurement<long> measurement, string name) => measurement.Tags.GetValueOrDefault(name) as string;
 }

@@ -8,12 +8,12 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
-using Pipeline.ServiceDefaults.Kafka;
+using Pipeline.Bench;
+using Pipeline.Contracts;
 using Pipeline.Hosting.Local.Kafka;
 using Pipeline.Hosting.Local.Postgres;
-using Pipeline.Bench;
 using Pipeline.Migrator;
-using Pipeline.Contracts;
+using Pipeline.ServiceDefaults.Kafka;
 using Pipeline.Sink;
 
 // Sink benchmark: rows per second stored by the sink's upsert against a one-statement-per-row

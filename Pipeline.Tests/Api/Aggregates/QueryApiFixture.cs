@@ -4,9 +4,9 @@ using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using Pipeline.Api.Aggregates;
+using Pipeline.Contracts;
 using Pipeline.Hosting.Local.Postgres;
 using Pipeline.Migrator;
-using Pipeline.Contracts;
 using Pipeline.Sink;
 using Pipeline.Tests.Sink;
 

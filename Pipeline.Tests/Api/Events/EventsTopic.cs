@@ -1,6 +1,6 @@
 using Confluent.Kafka;
-using Pipeline.Hosting.Local.Kafka;
 using Pipeline.Contracts;
+using Pipeline.Hosting.Local.Kafka;
 
 namespace Pipeline.Tests.Api.Events;
 
