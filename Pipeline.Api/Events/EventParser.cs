@@ -30,18 +30,15 @@ internal static class EventParser
     /// <summary>One event: a JSON object.</summary>
     public static ParsedEvents ParseSingle(ReadOnlySpan<byte> body, in EventRules rules)
     {
-        var result = new ParsedEvents();
-        if (body.Trim(JsonWhitespace).IsEmpty)
+        if (Start(body, out var reader) is { } empty)
         {
-            result.Failure = ParseFailure.EmptyBody;
-            return result;
+            return empty;
         }
 
+        var result = new ParsedEvents();
         try
         {
-            var reader = new Utf8JsonReader(body, ReaderOptions);
             reader.Read();
-
             Add(result, ReadEvent(ref reader, index: -1, rules, result.Errors));
             EnsureEnd(ref reader);
             result.EventCount = 1;
@@ -57,16 +54,14 @@ internal static class EventParser
     /// <summary>A batch as one JSON array of events.</summary>
     public static ParsedEvents ParseArray(ReadOnlySpan<byte> body, in EventRules rules)
     {
-        var result = new ParsedEvents();
-        if (body.Trim(JsonWhitespace).IsEmpty)
+        if (Start(body, out var reader) is { } empty)
         {
-            result.Failure = ParseFailure.EmptyBody;
-            return result;
+            return empty;
         }
 
+        var result = new ParsedEvents();
         try
         {
-            var reader = new Utf8JsonReader(body, ReaderOptions);
             reader.Read();
 
             if (reader.TokenType != JsonTokenType.StartArray)
@@ -285,6 +280,13 @@ internal static class EventParser
         (_, null) => string.Create(CultureInfo.InvariantCulture, $"[{index}]"),
         _ => string.Create(CultureInfo.InvariantCulture, $"[{index}].{field}"),
     };
+
+    // A body of nothing but whitespace is empty (400 empty-body); any other is read as one JSON document.
+    private static ParsedEvents? Start(ReadOnlySpan<byte> body, out Utf8JsonReader reader)
+    {
+        reader = new Utf8JsonReader(body, ReaderOptions);
+        return body.Trim(JsonWhitespace).IsEmpty ? new ParsedEvents { Failure = ParseFailure.EmptyBody } : null;
+    }
 
     // Anything but whitespace after the one top-level value makes Read throw.
     private static void EnsureEnd(ref Utf8JsonReader reader) => reader.Read();
