@@ -2,6 +2,7 @@ using System.ComponentModel;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
 using Pipeline.Api.Http;
+using Pipeline.Contracts;
 
 namespace Pipeline.Api.Aggregates;
 

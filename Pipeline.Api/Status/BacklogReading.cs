@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Options;
 using Pipeline.Api.Events;
 using Pipeline.Api.Http;
+using Pipeline.Contracts;
 
 namespace Pipeline.Api.Status;
 

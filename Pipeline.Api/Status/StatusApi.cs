@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Pipeline.Api.Aggregates;
 using Pipeline.Api.Http;
+using Pipeline.Contracts;
 
 namespace Pipeline.Api.Status;
 

@@ -1,3 +1,4 @@
+using Pipeline.Contracts;
 using Pipeline.Web.Api;
 using Pipeline.Web.Components.Panels;
 using Pipeline.Web.Live;

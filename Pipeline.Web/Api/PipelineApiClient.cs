@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
+using Pipeline.Contracts;
 
 namespace Pipeline.Web.Api;
 

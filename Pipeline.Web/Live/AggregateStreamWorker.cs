@@ -1,6 +1,7 @@
 using System.Net.ServerSentEvents;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
+using Pipeline.Contracts;
 using Pipeline.Web.Api;
 using Polly;
 using Polly.Retry;

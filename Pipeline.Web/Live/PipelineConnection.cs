@@ -1,3 +1,4 @@
+using Pipeline.Contracts;
 using Pipeline.Web.Api;
 
 namespace Pipeline.Web.Live;
@@ -65,7 +66,7 @@ public sealed class PipelineConnection(TimeProvider time)
     public void StatusRead(PipelineStatus status) => Update(() =>
     {
         Status = status;
-        _apiProblem = status.ChangeStreamListening ? null : "The database is out of reach: the API's change stream is reconnecting.";
+        _apiProblem = status.ChangeStreamListening() ? null : "The database is out of reach: the API's change stream is reconnecting.";
     });
 
     public void StatusFailed(string reason) => Update(() => _apiProblem = reason);

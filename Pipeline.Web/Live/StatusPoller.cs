@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Pipeline.Contracts;
 using Pipeline.Web.Api;
 
 namespace Pipeline.Web.Live;

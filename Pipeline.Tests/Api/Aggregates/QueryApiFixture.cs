@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
+using Pipeline.Api;
 using Pipeline.Api.Aggregates;
 using Pipeline.Contracts;
 using Pipeline.Hosting.Local.Postgres;
@@ -27,7 +28,7 @@ public sealed class QueryApiFixture : IAsyncLifetime
 
     public WebApplicationFactory<SinkOptions> Sink { get; private set; } = null!;
 
-    public WebApplicationFactory<AggregateTotals> Api { get; private set; } = null!;
+    public WebApplicationFactory<ApiAssembly> Api { get; private set; } = null!;
 
     public NpgsqlDataSource Database { get; private set; } = null!;
 
@@ -49,7 +50,7 @@ public sealed class QueryApiFixture : IAsyncLifetime
             .UseSetting("Sink:Linger", "00:00:00.010")
             .UseSetting("Kafka:Consumer:session.timeout.ms", "6000"));
         _ = Sink.Services; // starts the sink
-        Api = new WebApplicationFactory<AggregateTotals>().WithWebHostBuilder(host => host
+        Api = new WebApplicationFactory<ApiAssembly>().WithWebHostBuilder(host => host
             .UseSetting("ConnectionStrings:kafka", Kafka.Broker.BootstrapServers)
             .UseSetting("ConnectionStrings:pipelinedb", connectionString)
             .UseSetting("Api:Keys:0", ApiKey));

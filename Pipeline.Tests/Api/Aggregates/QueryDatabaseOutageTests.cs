@@ -5,7 +5,9 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
+using Pipeline.Api;
 using Pipeline.Api.Aggregates;
+using Pipeline.Contracts;
 using Pipeline.Hosting.Local.Postgres;
 using Pipeline.Migrator;
 using Pipeline.Tests.Sink;
@@ -23,7 +25,7 @@ public sealed class QueryDatabaseOutageTests : IAsyncLifetime
 
     private readonly SinkKafka _kafka = new();
     private LocalPostgresServer _postgres = null!;
-    private WebApplicationFactory<AggregateTotals> _api = null!;
+    private WebApplicationFactory<ApiAssembly> _api = null!;
     private HttpClient _client = null!;
 
     public async Task InitializeAsync()
@@ -39,7 +41,7 @@ public sealed class QueryDatabaseOutageTests : IAsyncLifetime
             await insert.ExecuteNonQueryAsync();
         }
 
-        _api = new WebApplicationFactory<AggregateTotals>().WithWebHostBuilder(host => host
+        _api = new WebApplicationFactory<ApiAssembly>().WithWebHostBuilder(host => host
             .UseSetting("ConnectionStrings:kafka", _kafka.Broker.BootstrapServers)
             .UseSetting("ConnectionStrings:pipelinedb", connectionString)
             .UseSetting("Api:Keys:0", ApiKey));

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Components;
+using Pipeline.Contracts;
 
 namespace Pipeline.Web.Components.Panels;
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Pipeline.Contracts;
 using Pipeline.Web.Api;
 
 namespace Pipeline.Web.Components.Panels;

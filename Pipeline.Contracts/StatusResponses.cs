@@ -1,6 +1,9 @@
-namespace Pipeline.Api.Status;
+namespace Pipeline.Contracts;
+
+// What GET /api/status answers (Pipeline.Api), as its clients read it too (Pipeline.Web).
 
 /// <summary>The pipeline at a glance, as the API sees it.</summary>
+/// <param name="MeasuredAt">When the API read these figures.</param>
 /// <param name="Ingest">Events the API acknowledged.</param>
 /// <param name="Backlog">Records waiting per topic for the group that reads it; null while the broker cannot be measured.</param>
 /// <param name="ChangeStream"><c>listening</c> while the API hears the sink's changes (the database is reachable), else <c>reconnecting</c>.</param>
