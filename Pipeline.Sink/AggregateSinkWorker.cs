@@ -24,7 +24,8 @@ internal sealed partial class AggregateSinkWorker(
     RecordLoss loss,
     IOptions<SinkOptions> options,
     ILogger<AggregateSinkWorker> logger,
-    TimeProvider? timeProvider = null) : BackgroundService
+    TimeProvider? timeProvider = null,
+    PipelineRecordFormat? recordFormat = null) : BackgroundService
 {
     private static readonly TimeSpan PausedPoll = TimeSpan.FromMilliseconds(200);
 
@@ -87,7 +88,7 @@ internal sealed partial class AggregateSinkWorker(
             "upsert aggregates", ActivityKind.Internal, parentContext: default,
             tags: [new("db.system.name", "postgresql"), new("messaging.batch.message_count", batch.Count)],
             links: spans.Select(span => new ActivityLink(span.Context)));
-        var progress = new BatchProgress(batch);
+        var progress = new BatchProgress(batch, recordFormat ?? PipelineRecordFormat.Json);
         try
         {
             for (var attempt = 0; ; attempt++)

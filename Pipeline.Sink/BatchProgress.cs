@@ -1,16 +1,17 @@
 using Confluent.Kafka;
 using Pipeline.Contracts;
+using Pipeline.ServiceDefaults.Kafka;
 
 namespace Pipeline.Sink;
 
 /// <summary>One batch and how far it got; a retry skips the stages already done.</summary>
 internal sealed class BatchProgress
 {
-    public BatchProgress(List<ConsumeResult<byte[]?, byte[]?>> batch)
+    public BatchProgress(List<ConsumeResult<byte[]?, byte[]?>> batch, PipelineRecordFormat format)
     {
         foreach (var result in batch)
         {
-            var parsed = AggregateRecordParser.Parse(result.Message.Value);
+            var parsed = AggregateRecordParser.Parse(format, result.Message.Value);
             if (parsed.Record is { } record)
             {
                 Valid.Add((result, record));

@@ -151,6 +151,7 @@ public static class EventIngestExtensions
 
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<IngestMetrics>();
+        builder.AddPipelineRecordFormat();
         builder.Services.AddSingleton<EventProducer>();
         builder.Services.AddSingleton<EventIngest>();
         builder.Services.AddSingleton<BacklogMonitor>();
