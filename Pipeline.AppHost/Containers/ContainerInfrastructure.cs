@@ -3,16 +3,22 @@ using Pipeline.Contracts;
 
 namespace Pipeline.AppHost.Containers;
 
-/// <summary>The <c>containers</c> mode: Kafka, Kafka UI and PostgreSQL as containers, with per-app data volumes.</summary>
+/// <summary>The <c>containers</c> mode: Kafka, Kafka UI, PostgreSQL and (Avro) the Schema Registry as containers, with per-app data volumes.</summary>
 internal static class ContainerInfrastructure
 {
-    public static PipelineInfrastructure Add(IDistributedApplicationBuilder builder, InfrastructureChoice choice, int partitions, string applicationId)
+    public static PipelineInfrastructure Add(IDistributedApplicationBuilder builder, InfrastructureChoice choice, int partitions, string applicationId, RecordFormat format)
     {
         var images = ContainerImages.From(builder.Configuration);
 
         // A real broker creates Streamiz's internal topics on request; only the pipeline's own are made here.
         var kafka = builder.AddKafkaContainer(ConnectionNames.Kafka, images.Kafka, partitions, Topics.All);
-        builder.AddKafkaUi("kafka-ui", images.KafkaUi, kafka);
+        var kafkaUi = builder.AddKafkaUi("kafka-ui", images.KafkaUi, kafka);
+        IResourceBuilder<SchemaRegistryContainerResource>? registry = null;
+        if (format == RecordFormat.Avro)
+        {
+            registry = builder.AddSchemaRegistryContainer(ConnectionNames.SchemaRegistry, images.SchemaRegistry, kafka);
+            kafkaUi.WithSchemaRegistry(registry);
+        }
 
         var postgres = builder.AddPostgres("postgres");
         postgres.WithDataVolume(DataVolumeName(postgres));
@@ -23,7 +29,11 @@ internal static class ContainerInfrastructure
 
         var database = postgres.AddDatabase(ConnectionNames.Database);
 
-        return new(choice, AsConnectionString(builder, kafka), AsConnectionString(builder, database), applicationId);
+        return new(choice, AsConnectionString(builder, kafka), AsConnectionString(builder, database), applicationId)
+        {
+            RecordFormat = format,
+            SchemaRegistry = registry is null ? null : AsConnectionString(builder, registry),
+        };
     }
 
     /// <summary>

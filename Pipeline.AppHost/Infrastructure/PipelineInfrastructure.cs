@@ -20,18 +20,35 @@ public sealed record PipelineInfrastructure(
     string StreamProcessorApplicationId,
     string? ProcessorStateDirectory = null)
 {
+    /// <summary>The configuration key of the record format of the whole pipeline.</summary>
+    public const string RecordFormatKey = "Pipeline:RecordFormat";
+
+    /// <summary>How every service writes and reads the topics (<see cref="RecordFormatKey"/>, Avro unless set).</summary>
+    public RecordFormat RecordFormat { get; init; } = RecordFormat.Json;
+
+    /// <summary>The Schema Registry (<c>schema-registry</c>) with the Avro format; null with JSON.</summary>
+    public IResourceBuilder<IResourceWithConnectionString>? SchemaRegistry { get; init; }
+
     /// <summary>
     /// Gives a service its broker: the connection string, a wait until the broker serves the
-    /// pipeline's topics, and the client settings the mode needs. The local broker holds every
+    /// pipeline's topics, and the client settings the mode needs; and the record format, with the
+    /// Schema Registry's connection string and a wait for it when the format is Avro. The local broker holds every
     /// fetch for the consumer's full <c>fetch.wait.max.ms</c> even when records are waiting
     /// (a real broker answers as soon as there is data), so local consumers ask for a short one.
     /// </summary>
     public IResourceBuilder<ProjectResource> ConnectToKafka(IResourceBuilder<ProjectResource> service)
     {
-        service.WithReference(Kafka).WaitFor(Kafka);
+        service.WithReference(Kafka).WaitFor(Kafka)
+            .WithEnvironment("Kafka__RecordFormat", RecordFormat.ToString());
+        if (SchemaRegistry is { } registry)
+        {
+            service.WithReference(registry).WaitFor(registry);
+        }
+
         if (Choice.Mode == InfrastructureMode.External)
         {
             ExternalInfrastructure.ForwardSecurity(service);
+            ExternalInfrastructure.ForwardSchemaRegistryAuth(service);
         }
 
         if (Choice.Mode == InfrastructureMode.Local)
@@ -83,8 +100,9 @@ public static class PipelineInfrastructureExtensions
     /// </summary>
     public static PipelineInfrastructure AddPipelineInfrastructure(this IDistributedApplicationBuilder builder)
     {
+        var format = builder.Configuration.GetValue(PipelineInfrastructure.RecordFormatKey, RecordFormat.Avro);
         var choice = InfrastructureChoice.Resolve(builder.Configuration[InfrastructureChoice.SettingKey], InfrastructureChoice.ProbeContainerRuntime,
-            runtime => InfrastructureChoice.ImagesNotPresent(runtime, ContainerImages.From(builder.Configuration).All.Select(image => image.ToString())),
+            runtime => InfrastructureChoice.ImagesNotPresent(runtime, ContainerImages.From(builder.Configuration).For(format).Select(image => image.ToString())),
             builder.ExecutionContext.IsPublishMode);
         var partitions = builder.Configuration.GetValue(PipelineInfrastructure.PartitionsKey, PipelineInfrastructure.DefaultPartitions);
         if (partitions < 1)
@@ -97,19 +115,19 @@ public static class PipelineInfrastructureExtensions
         builder.Eventing.Subscribe<BeforeStartEvent>((@event, _) =>
         {
             @event.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Pipeline.AppHost")
-                .LogInformation("Infrastructure mode: {Mode} ({Reason}).", choice.Mode, choice.Reason);
+                .LogInformation("Infrastructure mode: {Mode} ({Reason}). Record format: {RecordFormat}.", choice.Mode, choice.Reason, format);
             return Task.CompletedTask;
         });
 
         return choice.Mode switch
         {
-            InfrastructureMode.Containers => ContainerInfrastructure.Add(builder, choice, partitions, applicationId),
-            InfrastructureMode.External => ExternalInfrastructure.Add(builder, choice, partitions, applicationId),
-            _ => AddLocal(builder, choice, partitions, applicationId),
+            InfrastructureMode.Containers => ContainerInfrastructure.Add(builder, choice, partitions, applicationId, format),
+            InfrastructureMode.External => ExternalInfrastructure.Add(builder, choice, partitions, applicationId, format),
+            _ => AddLocal(builder, choice, partitions, applicationId, format),
         };
     }
 
-    private static PipelineInfrastructure AddLocal(IDistributedApplicationBuilder builder, InfrastructureChoice choice, int partitions, string applicationId)
+    private static PipelineInfrastructure AddLocal(IDistributedApplicationBuilder builder, InfrastructureChoice choice, int partitions, string applicationId, RecordFormat format)
     {
         // The local broker cannot create topics on request, so Streamiz's internal topics are made up front too.
         IReadOnlyList<string> topics = [.. Topics.All, .. StreamProcessorTopology.InternalTopics(applicationId)];
@@ -117,7 +135,11 @@ public static class PipelineInfrastructureExtensions
         var database = builder.AddLocalPostgres("postgres").AddDatabase(ConnectionNames.Database);
         var processorState = LocalProcessorStateDirectory.Create(builder);
 
-        return new(choice, AsConnectionString(builder, kafka), AsConnectionString(builder, database), applicationId, processorState);
+        return new(choice, AsConnectionString(builder, kafka), AsConnectionString(builder, database), applicationId, processorState)
+        {
+            RecordFormat = format,
+            SchemaRegistry = format == RecordFormat.Avro ? AsConnectionString(builder, builder.AddLocalSchemaRegistry(ConnectionNames.SchemaRegistry)) : null,
+        };
     }
 
     private static IResourceBuilder<IResourceWithConnectionString> AsConnectionString<T>(IDistributedApplicationBuilder builder, IResourceBuilder<T> resource)
