@@ -67,7 +67,6 @@ public sealed class LocalSchemaRegistry : IAsyncDisposable
 
     private void Map(WebApplication app)
     {
-        app.MapGet("/", () => Json(new JsonObject()));
         app.MapGet("/subjects", () => Json(new JsonArray([.. _store.Subjects().Select(subject => JsonValue.Create(subject))])));
         app.MapGet("/subjects/{subject}/versions", (string subject) =>
             _store.Versions(subject) is { } versions
