@@ -95,6 +95,11 @@ internal sealed partial class AggregateSinkWorker(
             {
                 try
                 {
+                    if (!progress.Parsed)
+                    {
+                        progress.Parse();
+                    }
+
                     if (!progress.Written)
                     {
                         _batchWriter.Write(progress, stoppingToken);
@@ -197,7 +202,7 @@ internal sealed partial class AggregateSinkWorker(
     /// the worker stops: the records in flight were not committed and are replayed on restart.
     /// </summary>
     private static bool IsRetryable(Exception exception) =>
-        exception is NpgsqlException or KafkaException or TimeoutException or IOException or SocketException;
+        exception is NpgsqlException or KafkaException or TimeoutException or IOException or SocketException or SchemaRegistryUnavailableException;
 
     private static string ErrorType(Exception exception) =>
         exception is PostgresException postgres ? postgres.SqlState : exception.GetType().Name;

@@ -140,6 +140,22 @@ public sealed class AvroOnTheTopicsTests : IAsyncLifetime
         Assert.Contains("JSON", json.Detail, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task ARegistryOutOfReachIsNotTheRecordsFaultItIsThrownToBeRetriedNotDeadLettered()
+    {
+        var written = _format.WriteEvent(new PipelineEvent("e1", "k", 1, DateTimeOffset.UtcNow));
+        var gone = await LocalSchemaRegistry.StartAsync();
+        var url = gone.Url;
+        await gone.DisposeAsync();
+        using var client = new CachedSchemaRegistryClient(new SchemaRegistryConfig { Url = url, RequestTimeoutMs = 2000 });
+        var unreachable = new AvroRecordFormat(client);
+
+        Assert.Throws<SchemaRegistryUnavailableException>(() => unreachable.ReadEvent(written));
+        Assert.Throws<SchemaRegistryUnavailableException>(() => unreachable.WriteEvent(new PipelineEvent("e2", "k", 1, DateTimeOffset.UtcNow)));
+        // A record that is bad whatever the registry says is still a rejection.
+        Assert.Equal(RecordFormatRejections.NotAvro, unreachable.ReadEvent("{}"u8.ToArray()).Reason);
+    }
+
     /// <summary>An event written by a newer producer whose schema added an optional <c>source</c>: registered as version 2.</summary>
     internal static async Task<byte[]> NewerEventAsync(ISchemaRegistryClient client, string id, string key, double value, DateTimeOffset timestamp, string source)
     {

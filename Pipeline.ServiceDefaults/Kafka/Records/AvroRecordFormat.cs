@@ -37,12 +37,16 @@ public sealed class AvroRecordFormat : PipelineRecordFormat
     public AvroRecordFormat(ISchemaRegistryClient registry)
     {
         Registry = registry;
-        var writerConfig = new AvroSerializerConfig { AutoRegisterSchemas = true };
+        // The subjects are the contracts' (RecordSchemas): {topic}-key and {topic}-value. Named
+        // explicitly because the client's default (Associated) first asks the registry for an
+        // association API that Confluent Platform 8.1 and the local registry do not have.
+        var writerConfig = new AvroSerializerConfig { AutoRegisterSchemas = true, SubjectNameStrategy = SubjectNameStrategy.Topic };
+        var readerConfig = new AvroDeserializerConfig { SubjectNameStrategy = SubjectNameStrategy.Topic };
         _eventWriter = new AvroSerializer<AvroEvent>(registry, writerConfig);
-        _eventReader = new AvroDeserializer<AvroEvent>(registry);
+        _eventReader = new AvroDeserializer<AvroEvent>(registry, readerConfig);
         _keyWriter = new AvroSerializer<AvroAggregateKey>(registry, writerConfig);
         _aggregateWriter = new AvroSerializer<AvroAggregate>(registry, writerConfig);
-        _aggregateReader = new AvroDeserializer<AvroAggregate>(registry);
+        _aggregateReader = new AvroDeserializer<AvroAggregate>(registry, readerConfig);
     }
 
     /// <summary>The registry client this format reads and registers schemas through.</summary>
@@ -122,7 +126,7 @@ public sealed class AvroRecordFormat : PipelineRecordFormat
     }
 
     // A record that is not what its topic's schema says is a rejection; a registry that cannot be
-    // reached is not the record's fault and is thrown, like a broker that cannot be reached.
+    // reached is not the record's fault: SchemaRegistryUnavailableException, like a broker outage.
     private static RecordRead<T> Read<T>(AvroDeserializer<T> reader, byte[] value, SerializationContext context, string expected)
         where T : class
     {
@@ -150,5 +154,29 @@ public sealed class AvroRecordFormat : PipelineRecordFormat
         }
     }
 
-    private static T Wait<T>(Task<T> task) => task.IsCompletedSuccessfully ? task.Result : task.GetAwaiter().GetResult();
+    private static T Wait<T>(Task<T> task)
+    {
+        if (task.IsCompletedSuccessfully)
+        {
+            return task.Result;
+        }
+
+        try
+        {
+            return task.GetAwaiter().GetResult();
+        }
+        catch (Exception exception) when (IsRegistryUnavailable(exception))
+        {
+            throw new SchemaRegistryUnavailableException("The Schema Registry could not be reached: " + exception.Message, exception);
+        }
+    }
+
+    private static bool IsRegistryUnavailable(Exception exception) => exception switch
+    {
+        // Confluent's SchemaRegistryException is an HttpRequestException that the registry answered.
+        SchemaRegistryException registry => (int)registry.Status >= 500,
+        HttpRequestException or TaskCanceledException or TimeoutException => true,
+        AggregateException aggregate => aggregate.InnerExceptions.Any(IsRegistryUnavailable),
+        _ => exception.InnerException is { } inner && IsRegistryUnavailable(inner),
+    };
 }

@@ -18,6 +18,12 @@ public static class RecordFormatRejections
     public const string InvalidAvro = "invalid-avro";
 }
 
+/// <summary>
+/// The Schema Registry could not be reached (or answered a server error): not the record's fault,
+/// so nothing is dead-lettered; the caller waits and tries again, as for a broker outage.
+/// </summary>
+public sealed class SchemaRegistryUnavailableException(string message, Exception inner) : Exception(message, inner);
+
 /// <summary>One record's value read by a <see cref="PipelineRecordFormat"/>: the message, or why there is none.</summary>
 public readonly record struct RecordRead<T>(T? Message, string? Reason, string? Detail)
     where T : class
