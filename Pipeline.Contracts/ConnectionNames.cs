@@ -8,4 +8,7 @@ public static class ConnectionNames
 
     /// <summary>The pipeline's PostgreSQL database: <c>ConnectionStrings:pipelinedb</c>.</summary>
     public const string Database = "pipelinedb";
+
+    /// <summary>The Schema Registry's URL(s), comma-separated: <c>ConnectionStrings:schema-registry</c>.</summary>
+    public const string SchemaRegistry = "schema-registry";
 }

@@ -1,7 +1,7 @@
 using System.Text;
-using System.Text.Json;
 using System.Text.RegularExpressions;
 using Pipeline.Contracts;
+using Pipeline.ServiceDefaults.Kafka;
 
 namespace Pipeline.Sink;
 
@@ -11,8 +11,8 @@ internal static class DeadLetterReasons
     /// <summary>The record has no value (a tombstone); the stream processor never sends one.</summary>
     public const string NullValue = "null-value";
 
-    /// <summary>The value is not JSON of an <see cref="AggregateRecord"/>.</summary>
-    public const string InvalidJson = "invalid-json";
+    /// <summary>The value is not JSON of an <see cref="AggregateRecord"/> (JSON format); the Avro format's reasons are in <see cref="RecordFormatRejections"/>.</summary>
+    public const string InvalidJson = RecordFormatRejections.InvalidJson;
 
     /// <summary>The value is an <see cref="AggregateRecord"/> that breaks a rule of the table it would go to.</summary>
     public const string InvalidAggregate = "invalid-aggregate";
@@ -41,30 +41,21 @@ internal static partial class AggregateRecordParser
     /// </summary>
     public const int MaxKeyBytes = 1024;
 
-    // PipelineJson is strict about unknown members; the sink is also strict about missing ones,
-    // since a missing count or version would otherwise read as 0 and be stored as a real figure.
-    private static readonly JsonSerializerOptions Options = new(PipelineJson.Options)
-    {
-        RespectRequiredConstructorParameters = true,
-        RespectNullableAnnotations = true,
-    };
+    public static ParsedAggregate Parse(byte[]? value) => Parse(PipelineRecordFormat.Json, value);
 
-    public static ParsedAggregate Parse(byte[]? value)
+    public static ParsedAggregate Parse(PipelineRecordFormat format, byte[]? value)
     {
         if (value is null)
         {
             return ParsedAggregate.Rejected(DeadLetterReasons.NullValue, "The record has no value.");
         }
 
-        AggregateRecord record;
-        try
+        // The format is strict about unknown and missing members: a missing count or version
+        // would otherwise read as 0 and be stored as a real figure.
+        var read = format.ReadAggregate(value);
+        if (read.Message is not { } record)
         {
-            record = JsonSerializer.Deserialize<AggregateRecord>(value, Options)
-                ?? throw new JsonException("The value is JSON null.");
-        }
-        catch (JsonException exception)
-        {
-            return ParsedAggregate.Rejected(DeadLetterReasons.InvalidJson, exception.Message);
+            return ParsedAggregate.Rejected(read.Reason!, read.Detail!);
         }
 
         var problem = Check(record);

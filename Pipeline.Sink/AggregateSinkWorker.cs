@@ -24,7 +24,8 @@ internal sealed partial class AggregateSinkWorker(
     RecordLoss loss,
     IOptions<SinkOptions> options,
     ILogger<AggregateSinkWorker> logger,
-    TimeProvider? timeProvider = null) : BackgroundService
+    TimeProvider? timeProvider = null,
+    PipelineRecordFormat? recordFormat = null) : BackgroundService
 {
     private static readonly TimeSpan PausedPoll = TimeSpan.FromMilliseconds(200);
 
@@ -87,13 +88,18 @@ internal sealed partial class AggregateSinkWorker(
             "upsert aggregates", ActivityKind.Internal, parentContext: default,
             tags: [new("db.system.name", "postgresql"), new("messaging.batch.message_count", batch.Count)],
             links: spans.Select(span => new ActivityLink(span.Context)));
-        var progress = new BatchProgress(batch);
+        var progress = new BatchProgress(batch, recordFormat ?? PipelineRecordFormat.Json);
         try
         {
             for (var attempt = 0; ; attempt++)
             {
                 try
                 {
+                    if (!progress.Parsed)
+                    {
+                        progress.Parse();
+                    }
+
                     if (!progress.Written)
                     {
                         _batchWriter.Write(progress, stoppingToken);
@@ -196,7 +202,7 @@ internal sealed partial class AggregateSinkWorker(
     /// the worker stops: the records in flight were not committed and are replayed on restart.
     /// </summary>
     private static bool IsRetryable(Exception exception) =>
-        exception is NpgsqlException or KafkaException or TimeoutException or IOException or SocketException;
+        exception is NpgsqlException or KafkaException or TimeoutException or IOException or SocketException or SchemaRegistryUnavailableException;
 
     private static string ErrorType(Exception exception) =>
         exception is PostgresException postgres ? postgres.SqlState : exception.GetType().Name;

@@ -27,6 +27,7 @@ internal static class SinkExtensions
 
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<SinkStatus>();
+        builder.AddPipelineRecordFormat();
         builder.Services.AddSingleton(services => new SinkMetrics(services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
         builder.AddRecordLoss(SinkTelemetry.Name, "pipeline.sink");
         builder.Services.AddSingleton<IAggregateWriter>(services => new PostgresAggregateWriter(

@@ -19,6 +19,7 @@ internal static class StreamProcessorExtensions
 
         builder.Services.AddSingleton(services => new StreamProcessorMetrics(services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
         builder.Services.AddSingleton<StreamProcessorStatus>();
+        builder.AddPipelineRecordFormat();
         builder.AddRecordLoss(StreamProcessorTelemetry.Name, "pipeline.stream_processor");
         builder.Services.AddHostedService<StreamProcessorWorker>();
         builder.Services.AddHealthChecks().AddCheck<StreamProcessorHealthCheck>("stream-processor", tags: ["ready"]);

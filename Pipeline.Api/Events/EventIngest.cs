@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Pipeline.Api.Http;
+using Pipeline.ServiceDefaults.Kafka;
 
 namespace Pipeline.Api.Events;
 
@@ -78,7 +79,22 @@ internal sealed class EventIngest(
                     $"{full.Waiting} records wait on {full.Topic}[{full.Partition}] for {full.Group} (the limit is {full.Limit} per partition); nothing was produced. Send the same request again after Retry-After seconds."));
         }
 
-        var outcome = await producer.ProduceAsync(parsed.Events, endpoint.Name);
+        ProduceOutcome outcome;
+        try
+        {
+            outcome = await producer.ProduceAsync(parsed.Events, endpoint.Name);
+        }
+        catch (SchemaRegistryUnavailableException)
+        {
+            // Only the first event of a schema not yet registered by this process asks the registry,
+            // so the failure comes before any event is handed to the producer.
+            metrics.Rejected(endpoint.Name, ErrorCodes.SchemaRegistryUnavailable, parsed.EventCount);
+            request.HttpContext.Response.Headers.RetryAfter = settings.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+            return ApiProblems.Problem(StatusCodes.Status503ServiceUnavailable, ErrorCodes.SchemaRegistryUnavailable,
+                "The Schema Registry cannot be reached to write the events.",
+                "The events' schema could not be registered or looked up; nothing was produced. Send the same request again after Retry-After seconds.");
+        }
+
         backlog.Accepted(outcome);
         metrics.Accepted(endpoint.Name, outcome.AcknowledgedCount);
         if (outcome.AllAcknowledged)
@@ -146,6 +162,7 @@ public static class EventIngestExtensions
 
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<IngestMetrics>();
+        builder.AddPipelineRecordFormat();
         builder.Services.AddSingleton<EventProducer>();
         builder.Services.AddSingleton<EventIngest>();
         builder.Services.AddSingleton<BacklogMonitor>();

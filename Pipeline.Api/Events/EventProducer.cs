@@ -40,6 +40,7 @@ internal sealed partial class EventProducer(
     RenewingKafkaProducer<string, byte[]> producers,
     IOptions<IngestOptions> options,
     IngestMetrics metrics,
+    PipelineRecordFormat recordFormat,
     ILogger<EventProducer> logger)
 {
     private static readonly TimeSpan QueueFullBackoff = TimeSpan.FromMilliseconds(5);
@@ -73,7 +74,7 @@ internal sealed partial class EventProducer(
             var message = new Message<string, byte[]>
             {
                 Key = pipelineEvent.Key,
-                Value = PipelineJson.Serialize(pipelineEvent),
+                Value = recordFormat.WriteEvent(pipelineEvent),
                 Timestamp = new Timestamp(pipelineEvent.Timestamp),
                 Headers = headers,
             };

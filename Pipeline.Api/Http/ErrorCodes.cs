@@ -23,6 +23,7 @@ public static class ErrorCodes
     public const string RateLimited = "rate-limited";
     public const string EventsNotAcknowledged = "events-not-acknowledged";
     public const string BacklogFull = "backlog-full";
+    public const string SchemaRegistryUnavailable = "schema-registry-unavailable";
     public const string BadRequest = "bad-request";
     public const string NotFound = "not-found";
     public const string MethodNotAllowed = "method-not-allowed";
@@ -85,6 +86,7 @@ public static class ErrorCodes
         [RateLimited] = "429: over a rate limit: requests per API key (Api:RateLimit), events per API key for ingest (Api:RateLimit:Events), or requests without a valid key per client address (Api:RateLimit:Unauthenticated). Nothing was produced; retry after Retry-After seconds.",
         [EventsNotAcknowledged] = "503: the broker did not acknowledge some events in time; `notAcknowledged` lists them. Retry them with the same ids after Retry-After seconds.",
         [BacklogFull] = "503: the pipeline is too far behind (more records wait on a partition than Ingest:Backlog:MaxRecordsPerPartition); nothing was produced. Retry after Retry-After seconds.",
+        [SchemaRegistryUnavailable] = "503: the events could not be written because the Schema Registry (Avro record format) cannot be reached to register or look up their schema; nothing was produced. Retry after Retry-After seconds.",
         [BadRequest] = "400: the HTTP request itself is malformed.",
         [NotFound] = "404: no such endpoint.",
         [MethodNotAllowed] = "405: the endpoint does not take this HTTP method.",

@@ -49,17 +49,24 @@ public sealed record ContainerImage(string Registry, string Repository, string T
 
 /// <summary>
 /// The images of the <c>containers</c> mode: upstream Aspire's defaults, each overridable with
-/// <c>Pipeline:Containers:{Kafka|KafkaUi|Postgres}Image</c> (e.g. to a mirror, or to the
+/// <c>Pipeline:Containers:{Kafka|KafkaUi|Postgres|SchemaRegistry}Image</c> (e.g. to a mirror, or to the
 /// locally built images the integration test runs).
 /// </summary>
-public sealed record ContainerImages(ContainerImage Kafka, ContainerImage KafkaUi, ContainerImage Postgres)
+public sealed record ContainerImages(ContainerImage Kafka, ContainerImage KafkaUi, ContainerImage Postgres, ContainerImage SchemaRegistry)
 {
     public const string KafkaKey = "Pipeline:Containers:KafkaImage";
     public const string KafkaUiKey = "Pipeline:Containers:KafkaUiImage";
     public const string PostgresKey = "Pipeline:Containers:PostgresImage";
+    public const string SchemaRegistryKey = "Pipeline:Containers:SchemaRegistryImage";
 
     /// <summary>Aspire.Hosting.Kafka's image (KafkaContainerImageTags, dotnet/aspire main).</summary>
     public static readonly ContainerImage DefaultKafka = new("docker.io", "confluentinc/confluent-local", "8.1.1");
+
+    /// <summary>
+    /// Confluent's Schema Registry of the same Confluent Platform release as <see cref="DefaultKafka"/>
+    /// (confluent-local 8.1.1 is Confluent Platform 8.1.1).
+    /// </summary>
+    public static readonly ContainerImage DefaultSchemaRegistry = new("docker.io", "confluentinc/cp-schema-registry", "8.1.1");
 
     /// <summary>Aspire.Hosting.Kafka's Kafka UI image.</summary>
     public static readonly ContainerImage DefaultKafkaUi = new("docker.io", "kafbat/kafka-ui", "v1.4.2");
@@ -74,10 +81,15 @@ public sealed record ContainerImages(ContainerImage Kafka, ContainerImage KafkaU
     public static ContainerImages From(IConfiguration configuration) => new(
         Read(configuration, KafkaKey) ?? DefaultKafka,
         Read(configuration, KafkaUiKey) ?? DefaultKafkaUi,
-        Read(configuration, PostgresKey) ?? DefaultPostgres);
+        Read(configuration, PostgresKey) ?? DefaultPostgres,
+        Read(configuration, SchemaRegistryKey) ?? DefaultSchemaRegistry);
 
-    /// <summary>Every image the mode runs.</summary>
-    public IReadOnlyList<ContainerImage> All => [Kafka, KafkaUi, Postgres];
+    /// <summary>Every image the mode runs (the registry's with the Avro record format only).</summary>
+    public IReadOnlyList<ContainerImage> All => [Kafka, KafkaUi, Postgres, SchemaRegistry];
+
+    /// <summary>Every image the mode runs with <paramref name="format"/>.</summary>
+    public IReadOnlyList<ContainerImage> For(Contracts.RecordFormat format) =>
+        format == Contracts.RecordFormat.Avro ? All : [Kafka, KafkaUi, Postgres];
 
     private static ContainerImage? Read(IConfiguration configuration, string key) =>
         configuration[key] is { Length: > 0 } value ? ContainerImage.Parse(value) : null;

@@ -3,16 +3,22 @@ using Pipeline.Contracts;
 
 namespace Pipeline.AppHost.Containers;
 
-/// <summary>The <c>containers</c> mode: Kafka, Kafka UI and PostgreSQL as containers, with per-app data volumes.</summary>
+/// <summary>The <c>containers</c> mode: Kafka, Kafka UI, PostgreSQL and (Avro) the Schema Registry as containers, with per-app data volumes.</summary>
 internal static class ContainerInfrastructure
 {
-    public static PipelineInfrastructure Add(IDistributedApplicationBuilder builder, InfrastructureChoice choice, int partitions, string applicationId)
+    public static PipelineInfrastructure Add(IDistributedApplicationBuilder builder, InfrastructureChoice choice, int partitions, string applicationId, RecordFormat format)
     {
         var images = ContainerImages.From(builder.Configuration);
 
         var kafka = builder.AddKafkaContainer(ConnectionNames.Kafka, images.Kafka)
             .WithPipelineTopics(partitions, KafkaTopicProvisioner.BrokerDefaultReplicationFactor, applicationId);
-        builder.AddKafkaUi("kafka-ui", images.KafkaUi, kafka);
+        var kafkaUi = builder.AddKafkaUi("kafka-ui", images.KafkaUi, kafka);
+        IResourceBuilder<SchemaRegistryContainerResource>? registry = null;
+        if (format == RecordFormat.Avro)
+        {
+            registry = builder.AddSchemaRegistryContainer(ConnectionNames.SchemaRegistry, images.SchemaRegistry, kafka);
+            kafkaUi.WithSchemaRegistry(registry);
+        }
 
         var postgres = builder.AddPostgres("postgres");
         postgres.WithDataVolume(DataVolumeName(postgres));
@@ -23,7 +29,11 @@ internal static class ContainerInfrastructure
 
         var database = postgres.AddDatabase(ConnectionNames.Database);
 
-        return new(choice, builder.AsConnectionString(kafka), builder.AsConnectionString(database), applicationId);
+        return new(choice, builder.AsConnectionString(kafka), builder.AsConnectionString(database), applicationId)
+        {
+            RecordFormat = format,
+            SchemaRegistry = registry is null ? null : builder.AsConnectionString(registry),
+        };
     }
 
     /// <summary>

@@ -7,7 +7,7 @@ namespace Pipeline.AppHost.External;
 
 /// <summary>
 /// The <c>external</c> mode: an existing Kafka cluster and PostgreSQL, named by the connection
-/// strings <c>kafka</c> and <c>pipelinedb</c> (<c>ConnectionStrings:kafka</c> in the AppHost's
+/// strings <c>kafka</c>, <c>pipelinedb</c> and (Avro) <c>schema-registry</c> (<c>ConnectionStrings:kafka</c> in the AppHost's
 /// configuration when run; parameters of the manifest when published). Nothing is provisioned
 /// but the topics, which are ensured through the Admin API before any service starts.
 /// </summary>
@@ -16,7 +16,7 @@ internal static class ExternalInfrastructure
     /// <summary>The replication factor of created topics; default: the broker's own default.</summary>
     public const string ReplicationFactorKey = "Pipeline:ReplicationFactor";
 
-    public static PipelineInfrastructure Add(IDistributedApplicationBuilder builder, InfrastructureChoice choice, int partitions, string applicationId)
+    public static PipelineInfrastructure Add(IDistributedApplicationBuilder builder, InfrastructureChoice choice, int partitions, string applicationId, RecordFormat format)
     {
         var replicationFactor = builder.Configuration.GetValue(ReplicationFactorKey, KafkaTopicProvisioner.BrokerDefaultReplicationFactor);
         if (replicationFactor is 0 or < -1)
@@ -29,7 +29,35 @@ internal static class ExternalInfrastructure
             .WithPipelineTopics(partitions, replicationFactor, applicationId, security);
         var database = builder.AddConnectionString(ConnectionNames.Database);
 
-        return new(choice, kafka, database, applicationId) { ConfigureKafkaClients = ForwardSecurity };
+        return new(choice, kafka, database, applicationId)
+        {
+            RecordFormat = format,
+            SchemaRegistry = format == RecordFormat.Avro ? builder.AddConnectionString(ConnectionNames.SchemaRegistry) : null,
+            ConfigureKafkaClients = service =>
+            {
+                ForwardSecurity(service);
+                ForwardSchemaRegistryAuth(service);
+            },
+        };
+    }
+
+    /// <summary>
+    /// Gives a service the AppHost's <c>Kafka:SchemaRegistry:BasicAuthUserInfo</c> (<c>user:password</c>)
+    /// as a secret parameter, when set. Only when run: a deployment sets it itself (README, Deploy).
+    /// </summary>
+    public static void ForwardSchemaRegistryAuth(IResourceBuilder<ProjectResource> service)
+    {
+        var builder = service.ApplicationBuilder;
+        if (!builder.ExecutionContext.IsRunMode || builder.Configuration[RecordFormatSettings.BasicAuthUserInfoKey] is not { Length: > 0 } userInfo)
+        {
+            return;
+        }
+
+        const string name = "schema-registry-basic-auth";
+        var parameter = builder.Resources.OfType<ParameterResource>().FirstOrDefault(p => p.Name == name) is { } existing
+            ? builder.CreateResourceBuilder(existing)
+            : builder.AddParameter(name, userInfo, secret: true);
+        service.WithEnvironment("Kafka__SchemaRegistry__BasicAuthUserInfo", parameter);
     }
 
     /// <summary>

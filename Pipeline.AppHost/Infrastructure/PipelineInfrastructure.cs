@@ -1,8 +1,10 @@
+using Pipeline.Contracts;
+
 namespace Pipeline.AppHost.Infrastructure;
 
 /// <summary>
-/// The broker and database every service is wired to, named <c>kafka</c> and
-/// <c>pipelinedb</c> in every mode, so that no service can tell the modes apart, and what a
+/// The broker, database and (Avro) Schema Registry every service is wired to, named <c>kafka</c>,
+/// <c>pipelinedb</c> and <c>schema-registry</c> in every mode, so that no service can tell the modes apart, and what a
 /// mode asks of the services that use them. A service is given them with
 /// <see cref="ServiceInfrastructureExtensions"/>.
 /// </summary>
@@ -12,11 +14,20 @@ public sealed record PipelineInfrastructure(
     IResourceBuilder<IResourceWithConnectionString> Database,
     string StreamProcessorApplicationId)
 {
+    /// <summary>The configuration key of the record format of the whole pipeline.</summary>
+    public const string RecordFormatKey = "Pipeline:RecordFormat";
+
     /// <summary>The configuration key of the partition count of every pipeline topic.</summary>
     public const string PartitionsKey = "Pipeline:Partitions";
 
     /// <summary>The partition count when <see cref="PartitionsKey"/> is not set.</summary>
     public const int DefaultPartitions = 4;
+
+    /// <summary>How every service writes and reads the topics (<see cref="RecordFormatKey"/>, Avro unless set).</summary>
+    public RecordFormat RecordFormat { get; init; } = RecordFormat.Json;
+
+    /// <summary>The Schema Registry (<c>schema-registry</c>) with the Avro format; null with JSON.</summary>
+    public IResourceBuilder<IResourceWithConnectionString>? SchemaRegistry { get; init; }
 
     /// <summary>What every Kafka client of the mode needs beyond the connection string (security, timings).</summary>
     public Action<IResourceBuilder<ProjectResource>>? ConfigureKafkaClients { get; init; }

@@ -12,13 +12,15 @@ namespace Pipeline.AppHost.Infrastructure;
 public static partial class PipelineInfrastructureExtensions
 {
     /// <summary>
-    /// Resolves the infrastructure mode (logging which and why when the app starts) and adds
-    /// <c>kafka</c>, <c>postgres</c> and <c>pipelinedb</c> (plus <c>kafka-ui</c> with containers).
+    /// Resolves the infrastructure mode and the record format (logging both when the app starts)
+    /// and adds <c>kafka</c>, <c>postgres</c> and <c>pipelinedb</c>, <c>schema-registry</c> with the
+    /// Avro format (plus <c>kafka-ui</c> with containers).
     /// </summary>
     public static PipelineInfrastructure AddPipelineInfrastructure(this IDistributedApplicationBuilder builder)
     {
+        var format = builder.Configuration.GetValue(PipelineInfrastructure.RecordFormatKey, RecordFormat.Avro);
         var choice = InfrastructureChoice.Resolve(builder.Configuration[InfrastructureChoice.SettingKey], InfrastructureChoice.ProbeContainerRuntime,
-            runtime => InfrastructureChoice.ImagesNotPresent(runtime, ContainerImages.From(builder.Configuration).All.Select(image => image.ToString())),
+            runtime => InfrastructureChoice.ImagesNotPresent(runtime, ContainerImages.From(builder.Configuration).For(format).Select(image => image.ToString())),
             builder.ExecutionContext.IsPublishMode);
         var partitions = builder.Configuration.GetValue(PipelineInfrastructure.PartitionsKey, PipelineInfrastructure.DefaultPartitions);
         if (partitions < 1)
@@ -30,15 +32,15 @@ public static partial class PipelineInfrastructureExtensions
 
         builder.Eventing.Subscribe<BeforeStartEvent>((@event, _) =>
         {
-            LogMode(@event.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Pipeline.AppHost"), choice.Mode, choice.Reason);
+            LogMode(@event.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Pipeline.AppHost"), choice.Mode, choice.Reason, format);
             return Task.CompletedTask;
         });
 
         return choice.Mode switch
         {
-            InfrastructureMode.Containers => ContainerInfrastructure.Add(builder, choice, partitions, applicationId),
-            InfrastructureMode.External => ExternalInfrastructure.Add(builder, choice, partitions, applicationId),
-            _ => LocalInfrastructure.Add(builder, choice, partitions, applicationId),
+            InfrastructureMode.Containers => ContainerInfrastructure.Add(builder, choice, partitions, applicationId, format),
+            InfrastructureMode.External => ExternalInfrastructure.Add(builder, choice, partitions, applicationId, format),
+            _ => LocalInfrastructure.Add(builder, choice, partitions, applicationId, format),
         };
     }
 
@@ -47,6 +49,6 @@ public static partial class PipelineInfrastructureExtensions
         where T : IResourceWithConnectionString =>
         builder.CreateResourceBuilder<IResourceWithConnectionString>(resource.Resource);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Infrastructure mode: {Mode} ({Reason}).")]
-    private static partial void LogMode(ILogger logger, InfrastructureMode mode, string reason);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Infrastructure mode: {Mode} ({Reason}). Record format: {RecordFormat}.")]
+    private static partial void LogMode(ILogger logger, InfrastructureMode mode, string reason, RecordFormat recordFormat);
 }

@@ -8,11 +8,18 @@ public static class ServiceInfrastructureExtensions
     /// <summary>
     /// Gives a service its broker: the connection string, a wait until the broker serves the
     /// pipeline's topics, and the client settings the mode needs
-    /// (<see cref="PipelineInfrastructure.ConfigureKafkaClients"/>).
+    /// (<see cref="PipelineInfrastructure.ConfigureKafkaClients"/>); and the record format, with the
+    /// Schema Registry's connection string and a wait for it when the format is Avro.
     /// </summary>
     public static IResourceBuilder<ProjectResource> WithKafka(this IResourceBuilder<ProjectResource> service, PipelineInfrastructure infrastructure)
     {
-        service.WithReference(infrastructure.Kafka).WaitFor(infrastructure.Kafka);
+        service.WithReference(infrastructure.Kafka).WaitFor(infrastructure.Kafka)
+            .WithEnvironment("Kafka__RecordFormat", infrastructure.RecordFormat.ToString());
+        if (infrastructure.SchemaRegistry is { } registry)
+        {
+            service.WithReference(registry).WaitFor(registry);
+        }
+
         infrastructure.ConfigureKafkaClients?.Invoke(service);
         return service;
     }

@@ -19,7 +19,12 @@ internal sealed record AggregatorBlueprint(
     StreamProcessorMetrics Metrics,
     ILogger Logger,
     Func<TopicPartition, WatermarkOffsets>? ChangelogWatermarks = null,
-    RecordLoss? Loss = null);
+    RecordLoss? Loss = null,
+    PipelineRecordFormat? RecordFormat = null)
+{
+    /// <summary>How events are read and aggregates written: JSON unless told otherwise.</summary>
+    public PipelineRecordFormat Format => RecordFormat ?? PipelineRecordFormat.Json;
+}
 
 /// <summary>
 /// The heart of the processor: one instance per task (partition of the events topic) turns
@@ -95,7 +100,7 @@ internal sealed partial class EventAggregator : ITransformer<SourceKey, byte[], 
         _eventIds = new EventIdRegistry((IKeyValueStore<string, byte[]>)context.GetStateStore(StreamProcessorTopology.EventIdsStore), Settings.DedupeWindow);
         _clock = new StreamClock(Settings.MaxEventLead);
         _windows = new WindowCloser(Settings.Grace);
-        _updates = new UpdateEmitter(context, Metrics);
+        _updates = new UpdateEmitter(context, Metrics, Blueprint.Format);
         _store.OnFlush(ThreadCommit.WriteAll);
         ThreadCommit.Join(this);
         context.Schedule(Settings.PunctuationInterval, PunctuationType.PROCESSING_TIME, Punctuate);
@@ -109,7 +114,7 @@ internal sealed partial class EventAggregator : ITransformer<SourceKey, byte[], 
         var source = record.TopicPartitionOffset;
         using var activity = StreamProcessorTelemetry.ActivitySource.StartProcessActivity(source, record.Headers, _context.ApplicationId);
 
-        if (!EventReader.TryRead(record.Key.Bytes, record.Value, out var accepted, out var rejection))
+        if (!EventReader.TryRead(Blueprint.Format, record.Key.Bytes, record.Value, out var accepted, out var rejection))
         {
             activity?.SetTag("pipeline.outcome", "dead-letter");
             DeadLetter(record, rejection!);

@@ -1,7 +1,6 @@
 using System.Text;
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using Pipeline.Contracts;
+using Pipeline.ServiceDefaults.Kafka;
 
 namespace Pipeline.StreamProcessor.Aggregation;
 
@@ -13,8 +12,9 @@ internal sealed record Rejection(string Reason, string Detail);
 
 /// <summary>
 /// Reads a record from the events topic and applies the event rules. Anyone can write to the
-/// topic, so nothing is assumed: a record that is not a well-formed <c>PipelineEvent</c>
-/// (<c>PipelineJson</c>: camelCase, no unknown or missing members) or breaks a rule is rejected
+/// topic, so nothing is assumed: a record that is not a well-formed <c>PipelineEvent</c> in the
+/// pipeline's record format (<see cref="PipelineRecordFormat"/>: strict JSON, or Avro of a schema the
+/// registry knows) or breaks a rule is rejected
 /// with a reason, never thrown. The rules for id, key and value are the API's own
 /// (<see cref="PipelineEventRules"/>), and a breach is dead-lettered with the code the API answers;
 /// the other reasons are about the record itself, which the API always writes well.
@@ -23,7 +23,7 @@ internal static class EventReader
 {
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
-    public static bool TryRead(byte[]? key, byte[]? value, out AcceptedEvent accepted, out Rejection? rejection)
+    public static bool TryRead(PipelineRecordFormat format, byte[]? key, byte[]? value, out AcceptedEvent accepted, out Rejection? rejection)
     {
         accepted = default;
         rejection = null;
@@ -58,25 +58,10 @@ internal static class EventReader
             return false;
         }
 
-        EventDocument? document;
-        try
+        var read = format.ReadEvent(value);
+        if (read.Message is not { } document)
         {
-            document = JsonSerializer.Deserialize(value, EventDocumentJson.Default.EventDocument);
-        }
-        catch (InvalidUnicodeTextException exception)
-        {
-            rejection = new Rejection(EventRuleCodes.InvalidUnicode, $"The event's {exception.Path} is not valid Unicode text.");
-            return false;
-        }
-        catch (JsonException exception)
-        {
-            rejection = new Rejection("invalid-json", "The value is not a PipelineEvent: " + exception.Message);
-            return false;
-        }
-
-        if (document is null)
-        {
-            rejection = new Rejection("invalid-json", "The value is JSON null.");
+            rejection = new Rejection(read.Reason!, read.Detail!);
             return false;
         }
 
@@ -122,59 +107,3 @@ internal static class EventReader
         return true;
     }
 }
-
-/// <summary>The JSON shape of <c>PipelineEvent</c>, with every member required.</summary>
-internal sealed class EventDocument
-{
-    [JsonRequired]
-    [JsonConverter(typeof(UnicodeTextConverter))]
-    public string? Id { get; init; }
-
-    [JsonRequired]
-    [JsonConverter(typeof(UnicodeTextConverter))]
-    public string? Key { get; init; }
-
-    [JsonRequired]
-    public double Value { get; init; }
-
-    [JsonRequired]
-    public DateTimeOffset Timestamp { get; init; }
-}
-
-/// <summary>
-/// Reads a JSON string as the API does, telling text that is not Unicode (an unpaired surrogate
-/// escape, invalid UTF-8) apart from any other fault, so that it is dead-lettered as
-/// <c>invalid-unicode</c>, the code the API answers, rather than as <c>invalid-json</c>.
-/// </summary>
-internal sealed class UnicodeTextConverter : JsonConverter<string>
-{
-    public override string Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
-    {
-        if (reader.TokenType != JsonTokenType.String)
-        {
-            throw new JsonException($"Expected a string, not {reader.TokenType}.");
-        }
-
-        try
-        {
-            return reader.GetString()!;
-        }
-        catch (InvalidOperationException exception)
-        {
-            throw new InvalidUnicodeTextException(exception);
-        }
-    }
-
-    public override void Write(Utf8JsonWriter writer, string value, JsonSerializerOptions options) => writer.WriteStringValue(value);
-}
-
-/// <summary>A JSON string that is not Unicode text; the serializer adds the path of the member.</summary>
-internal sealed class InvalidUnicodeTextException(Exception inner) : JsonException("The string is not valid Unicode text.", inner);
-
-/// <summary>Source-generated reader with the options of <c>PipelineJson</c>.</summary>
-[JsonSourceGenerationOptions(
-    JsonSerializerDefaults.Web,
-    UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
-    NumberHandling = JsonNumberHandling.Strict)]
-[JsonSerializable(typeof(EventDocument))]
-internal sealed partial class EventDocumentJson : JsonSerializerContext;

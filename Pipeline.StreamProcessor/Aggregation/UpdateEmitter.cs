@@ -18,7 +18,7 @@ namespace Pipeline.StreamProcessor.Aggregation;
 /// is never followed by a different one. Each update is sent in a <c>send aggregates</c> span
 /// that continues the trace of the last event behind it.
 /// </summary>
-internal sealed class UpdateEmitter(ProcessorContext<byte[], ProcessorOutput> context, StreamProcessorMetrics metrics)
+internal sealed class UpdateEmitter(ProcessorContext<byte[], ProcessorOutput> context, StreamProcessorMetrics metrics, PipelineRecordFormat format)
 {
     private readonly Dictionary<(string Key, long SizeMs, long StartMs), DurableUpdate> _durable = [];
 
@@ -72,7 +72,7 @@ internal sealed class UpdateEmitter(ProcessorContext<byte[], ProcessorOutput> co
 
         context.SetHeaders(headers);
         context.ChangeTimestamp(record.UpdatedAt.ToUnixTimeMilliseconds());
-        context.Forward(PipelineJson.Serialize(record.Id), new ProcessorOutput(Topics.Aggregates, PipelineJson.Serialize(record)));
+        context.Forward(format.WriteAggregateKey(record.Id), new ProcessorOutput(Topics.Aggregates, format.WriteAggregate(record)));
         metrics.AggregatesEmitted.Add(1, new KeyValuePair<string, object?>("final", record.Final));
     }
 

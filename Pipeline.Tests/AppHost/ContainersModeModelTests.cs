@@ -19,6 +19,7 @@ public sealed class ContainersModeModelTests(ContainersModeModelTests.Containers
 {
     private const int KafkaHostPort = 35491;
     private const int KafkaInternalHostPort = 35492;
+    private const int SchemaRegistryHostPort = 35495;
     private readonly DistributedApplicationModel _model = fixture.Model;
     private readonly DistributedApplicationExecutionContext _run = fixture.RunContext;
 
@@ -104,6 +105,7 @@ public sealed class ContainersModeModelTests(ContainersModeModelTests.Containers
     [InlineData("kafka")]
     [InlineData("kafka-ui")]
     [InlineData("postgres")]
+    [InlineData("schema-registry")]
     public async Task EveryContainerValueIsTheSameFromTheContainerNetworkAndFromTheHost(string container)
     {
         var resource = Resource<ContainerResource>(container);
@@ -147,7 +149,7 @@ public sealed class ContainersModeModelTests(ContainersModeModelTests.Containers
     [Fact]
     public async Task EnvironmentCallbacksAreIdempotent()
     {
-        foreach (var name in new[] { "kafka", "kafka-ui" })
+        foreach (var name in new[] { "kafka", "kafka-ui", "schema-registry" })
         {
             var resource = Resource<ContainerResource>(name);
             Assert.Equal(await ResolvedEnvironment.AsOrchestratedAsync(resource, _run), await ResolvedEnvironment.AsOrchestratedAsync(resource, _run));
@@ -202,6 +204,76 @@ public sealed class ContainersModeModelTests(ContainersModeModelTests.Containers
     }
 
     [Fact]
+    public void SchemaRegistryIsConfluentsOfTheBrokersPlatformReleaseOn8081()
+    {
+        var registry = Resource<ContainerResource>("schema-registry");
+
+        var image = Assert.Single(registry.Annotations.OfType<ContainerImageAnnotation>());
+        var kafka = Assert.Single(Resource<ContainerResource>("kafka").Annotations.OfType<ContainerImageAnnotation>());
+        Assert.Equal(("docker.io", "confluentinc/cp-schema-registry", kafka.Tag), (image.Registry, image.Image, image.Tag));
+        var endpoint = Assert.Single(registry.Annotations.OfType<EndpointAnnotation>());
+        Assert.Equal(("http", 8081, "http"), (endpoint.Name, endpoint.TargetPort, endpoint.UriScheme));
+        Assert.Contains(registry.Annotations.OfType<WaitAnnotation>(), wait => wait.Resource.Name == "kafka" && wait.WaitType == WaitType.WaitUntilHealthy);
+        Assert.Contains(registry.Annotations.OfType<ResourceRelationshipAnnotation>(), parent => parent.Resource.Name == "kafka");
+    }
+
+    [Fact]
+    public async Task InRunModeTheSchemaRegistryStoresItsSchemasThroughTheInternalListenerTheBrokerAdvertises()
+    {
+        var advertised = await ResolvedEnvironment.AsOrchestratedAsync(Resource<ContainerResource>("kafka"), _run);
+        var environment = await ResolvedEnvironment.AsOrchestratedAsync(Resource<ContainerResource>("schema-registry"), _run);
+
+        Assert.Equal("PLAINTEXT://" + Listener(advertised, "PLAINTEXT_INTERNAL"), environment["SCHEMA_REGISTRY_KAFKASTORE_BOOTSTRAP_SERVERS"]);
+        Assert.Equal("PLAINTEXT://kafka:9093", environment["SCHEMA_REGISTRY_KAFKASTORE_BOOTSTRAP_SERVERS"]);
+        Assert.Equal("http://0.0.0.0:8081", environment["SCHEMA_REGISTRY_LISTENERS"]);
+        Assert.Equal("schema-registry", environment["SCHEMA_REGISTRY_HOST_NAME"]);
+        Assert.Equal("backward", environment["SCHEMA_REGISTRY_SCHEMA_COMPATIBILITY_LEVEL"]);
+    }
+
+    [Fact]
+    public async Task KafkaUiShowsTheRegistryByItsNameOnTheContainerNetwork()
+    {
+        var ui = Resource<ContainerResource>("kafka-ui");
+
+        foreach (var environment in new[] { await ResolvedEnvironment.AsOrchestratedAsync(ui, _run), await ResolvedEnvironment.FromNetworkAsync(ui, _run, ResolvedEnvironment.Host) })
+        {
+            Assert.Equal("http://schema-registry:8081", environment["KAFKA_CLUSTERS_0_SCHEMAREGISTRY"]);
+        }
+
+        Assert.Equal("{schema-registry.bindings.http.url}", (await ResolvedEnvironment.AsPublishedAsync(ui))["KAFKA_CLUSTERS_0_SCHEMAREGISTRY"]);
+        Assert.Equal("PLAINTEXT://{kafka.bindings.internal.host}:{kafka.bindings.internal.port}",
+            (await ResolvedEnvironment.AsPublishedAsync(Resource<ContainerResource>("schema-registry")))["SCHEMA_REGISTRY_KAFKASTORE_BOOTSTRAP_SERVERS"]);
+    }
+
+    [Theory]
+    [InlineData("api")]
+    [InlineData("stream-processor")]
+    [InlineData("sink")]
+    public async Task ServiceWritesAvroThroughTheRegistrysHostEndpointAndWaitsForItHealthy(string service)
+    {
+        var resource = Resource<ProjectResource>(service);
+
+        var environment = await ResolvedEnvironment.FromNetworkAsync(resource, _run, ResolvedEnvironment.Host);
+        Assert.Equal("Avro", environment["Kafka__RecordFormat"]);
+        Assert.Equal($"http://localhost:{SchemaRegistryHostPort}", environment["ConnectionStrings__schema-registry"]);
+        Assert.Contains(resource.Annotations.OfType<WaitAnnotation>(), wait => wait.Resource.Name == "schema-registry" && wait.WaitType == WaitType.WaitUntilHealthy);
+    }
+
+    [Fact]
+    public async Task TheRegistrysHealthCheckAsksForSubjectsOnItsHttpEndpoint()
+    {
+        var key = Assert.Single(Resource<ContainerResource>("schema-registry").Annotations.OfType<HealthCheckAnnotation>()).Key;
+        var health = fixture.Services.GetRequiredService<Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckService>();
+
+        // Nothing listens on the allocated port yet: unhealthy.
+        Assert.NotEqual(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy, (await health.CheckHealthAsync(check => check.Name == key)).Status);
+
+        // Something that answers only GET /subjects (this repository's local registry, on the allocated port): healthy.
+        await using var standIn = await Pipeline.Hosting.Local.Kafka.LocalSchemaRegistry.StartAsync(SchemaRegistryHostPort);
+        Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy, (await health.CheckHealthAsync(check => check.Name == key)).Status);
+    }
+
+    [Fact]
     public async Task MigratorWaitsForTheDatabaseItMigrates()
     {
         var migrator = Resource<ProjectResource>("migrator");
@@ -240,6 +312,7 @@ public sealed class ContainersModeModelTests(ContainersModeModelTests.Containers
             ResolvedEnvironment.Allocate(kafka, "internal", KafkaInternalHostPort, "kafka.dev.internal");
             ResolvedEnvironment.Allocate(Model.Resources.Single(r => r.Name == "kafka-ui"), "http", 35493, "kafka-ui.dev.internal");
             ResolvedEnvironment.Allocate(Model.Resources.Single(r => r.Name == "postgres"), "tcp", 35494, "postgres.dev.internal");
+            ResolvedEnvironment.Allocate(Model.Resources.Single(r => r.Name == "schema-registry"), "http", SchemaRegistryHostPort, "schema-registry.dev.internal");
         }
 
         public async Task DisposeAsync()

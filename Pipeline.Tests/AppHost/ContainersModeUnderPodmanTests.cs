@@ -68,6 +68,29 @@ public sealed class ContainersModeUnderPodmanTests(ContainersModeUnderPodmanTest
     }
 
     [PodmanFact]
+    public async Task TheSchemaRegistryStoresThroughTheInternalListenerWhichLeadsToTheBrokerAndServicesAreGivenItsPublishedPort()
+    {
+        var internalListener = Listener(Podman.EnvironmentOf(fixture.Kafka)["KAFKA_ADVERTISED_LISTENERS"], "PLAINTEXT_INTERNAL");
+        var registry = Podman.EnvironmentOf(fixture.SchemaRegistry);
+
+        Assert.Equal("PLAINTEXT://" + internalListener, registry["SCHEMA_REGISTRY_KAFKASTORE_BOOTSTRAP_SERVERS"]);
+        Assert.Equal("http://0.0.0.0:8081", registry["SCHEMA_REGISTRY_LISTENERS"]);
+        var (host, port) = (internalListener.Split(':')[0], internalListener.Split(':')[1]);
+        Assert.Equal("kafka-stand-in 9093", Podman.Exec(fixture.SchemaRegistryId, "bash", "-c", $"exec 3<>/dev/tcp/{host}/{port} && head -n 1 <&3").Trim());
+
+        // The services' URL is the registry's http endpoint on the host, which the orchestrator proxies to
+        // the port podman publishes for the container's 8081. (The stand-in does not listen on 8081, so
+        // reaching it through that path is not checked here.)
+        var url = new Uri((await fixture.ConnectionStringAsync("schema-registry"))!);
+        var endpoint = fixture.App.Services.GetRequiredService<DistributedApplicationModel>().Resources.Single(r => r.Name == "schema-registry")
+            .Annotations.OfType<EndpointAnnotation>().Single();
+        Assert.Equal((8081, url.Port), (endpoint.TargetPort!.Value, endpoint.AllocatedEndpoint!.Port));
+        Assert.Equal("http", url.Scheme);
+        Assert.True(fixture.SchemaRegistry.GetProperty("NetworkSettings").GetProperty("Ports").TryGetProperty("8081/tcp", out _), "podman publishes no port for 8081");
+        Assert.Equal("http://schema-registry:8081", Podman.EnvironmentOf(fixture.KafkaUi)["KAFKA_CLUSTERS_0_SCHEMAREGISTRY"]);
+    }
+
+    [PodmanFact]
     public void DataVolumesAreThisAppsOwnAndTheContainersShareTheSessionNetwork()
     {
         var prefix = $"pipeline.apphost-{fixture.AppHostSha[..10].ToLowerInvariant()}";
@@ -75,7 +98,7 @@ public sealed class ContainersModeUnderPodmanTests(ContainersModeUnderPodmanTest
         Assert.Contains(Mounts(fixture.Kafka), mount => mount == ($"{prefix}-kafka-data", "/var/lib/kafka/data"));
         Assert.Contains(Mounts(fixture.Postgres), mount => mount.Name == $"{prefix}-postgres-data");
 
-        var networks = new[] { fixture.Kafka, fixture.KafkaUi, fixture.Postgres }
+        var networks = new[] { fixture.Kafka, fixture.KafkaUi, fixture.Postgres, fixture.SchemaRegistry }
             .Select(container => container.GetProperty("NetworkSettings").GetProperty("Networks").EnumerateObject().Select(n => n.Name).ToHashSet())
             .ToList();
         var shared = networks.Aggregate((a, b) => [.. a.Intersect(b)]);
@@ -136,6 +159,10 @@ public sealed class ContainersModeUnderPodmanTests(ContainersModeUnderPodmanTest
 
         public JsonElement Postgres { get; private set; }
 
+        public JsonElement SchemaRegistry { get; private set; }
+
+        public string SchemaRegistryId { get; private set; } = "";
+
         public async Task InitializeAsync()
         {
             if (Podman.WhyUnusable is not null)
@@ -164,6 +191,8 @@ public sealed class ContainersModeUnderPodmanTests(ContainersModeUnderPodmanTest
                 "--DcpPublisher:ContainerRuntime=podman",
                 $"--Pipeline:Containers:KafkaImage={Podman.KafkaStandInImage}",
                 $"--Pipeline:Containers:KafkaUiImage={Podman.KafkaStandInImage}",
+                // No Schema Registry image can be built here either: the stand-in runs in its place (never healthy).
+                $"--Pipeline:Containers:SchemaRegistryImage={Podman.KafkaStandInImage}",
                 $"--Pipeline:Containers:PostgresImage={Podman.PostgresImage}",
                 $"--Parameters:api-key={PipelineAppFixture.ApiKey}",
                 // Fixed, because the data volume outlives the run and keeps the first password.
@@ -174,11 +203,13 @@ public sealed class ContainersModeUnderPodmanTests(ContainersModeUnderPodmanTest
             appHost.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning).AddFilter("Pipeline", LogLevel.Information));
             AppHostSha = appHost.Configuration["AppHost:Sha256"]!;
 
-            // Kafka UI waits for a healthy broker, which the stand-in never is; its environment is what is checked.
-            var kafkaUi = appHost.Resources.Single(r => r.Name == "kafka-ui");
-            foreach (var wait in kafkaUi.Annotations.OfType<WaitAnnotation>().ToList())
+            // Kafka UI and the Schema Registry wait for a healthy broker, which the stand-in never is; their environment is what is checked.
+            foreach (var waiting in appHost.Resources.Where(r => r.Name is "kafka-ui" or "schema-registry"))
             {
-                kafkaUi.Annotations.Remove(wait);
+                foreach (var wait in waiting.Annotations.OfType<WaitAnnotation>().ToList())
+                {
+                    waiting.Annotations.Remove(wait);
+                }
             }
 
             _app = await appHost.BuildAsync(cancellation.Token);
@@ -195,6 +226,8 @@ public sealed class ContainersModeUnderPodmanTests(ContainersModeUnderPodmanTest
             KafkaUiId = await ContainerIdAsync("kafka-ui", cancellation.Token);
             KafkaUi = Podman.Inspect(KafkaUiId);
             Postgres = Podman.Inspect(await ContainerIdAsync("postgres", cancellation.Token));
+            SchemaRegistryId = await ContainerIdAsync("schema-registry", cancellation.Token);
+            SchemaRegistry = Podman.Inspect(SchemaRegistryId);
         }
 
         public async Task DisposeAsync()

@@ -2,7 +2,10 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Aspire.Hosting.Testing;
+using Avro.Generic;
 using Confluent.Kafka;
+using Confluent.SchemaRegistry;
+using Confluent.SchemaRegistry.Serdes;
 using Pipeline.Contracts;
 
 namespace Pipeline.Tests.AppHost;
@@ -34,8 +37,11 @@ public sealed class CrossProcessMessagingTests(PipelineAppFixture fixture)
         Assert.NotNull(consumed);
         Assert.Equal(key, consumed.Message.Key);
         Assert.Equal(timestamp.ToUnixTimeMilliseconds(), consumed.Message.Timestamp.UnixTimestampMs);
-        var sent = PipelineJson.Deserialize<PipelineEvent>(consumed.Message.Value);
-        Assert.Equal((receipt.GetProperty("id").GetString(), key, 21.5), (sent.Id, sent.Key, sent.Value));
+        // Avro in the Confluent wire format, read with Confluent's deserializer and the registry's URL.
+        Assert.Equal(0, consumed.Message.Value[0]);
+        using var registry = new CachedSchemaRegistryClient(new SchemaRegistryConfig { Url = await fixture.App.GetConnectionStringAsync(ConnectionNames.SchemaRegistry) });
+        var sent = await new AvroDeserializer<GenericRecord>(registry).DeserializeAsync(consumed.Message.Value, isNull: false, SerializationContext.Empty);
+        Assert.Equal((receipt.GetProperty("id").GetString(), key, 21.5), ((string)sent["id"], (string)sent["key"], (double)sent["value"]));
         Assert.NotNull(consumed.Message.Headers.GetLastBytes("traceparent"));
     }
 }

@@ -30,6 +30,7 @@ public sealed class ExternalModeTests
 
         await using var postgres = await LocalPostgresServer.StartAsync();
         await postgres.CreateDatabaseAsync("pipelinedb");
+        await using var registry = await LocalSchemaRegistry.StartAsync();
 
         using var cancellation = new CancellationTokenSource(PipelineAppFixture.StartTimeout);
         var appHost = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Pipeline_AppHost>(
@@ -37,6 +38,7 @@ public sealed class ExternalModeTests
             "--Pipeline:Infrastructure=external",
             $"--ConnectionStrings:kafka={broker.BootstrapServers}",
             $"--ConnectionStrings:pipelinedb={postgres.ConnectionString("pipelinedb")}",
+            $"--ConnectionStrings:schema-registry={registry.Url}",
             $"--Parameters:api-key={PipelineAppFixture.ApiKey}",
         ],
         (options, _) => options.DisableDashboard = true,
@@ -47,6 +49,7 @@ public sealed class ExternalModeTests
         Assert.DoesNotContain(model, r => r is ContainerResource || r.GetType().Name.StartsWith("Local", StringComparison.Ordinal));
         Assert.IsAssignableFrom<ParameterResource>(Assert.Single(model, r => r.Name == "kafka"));
         Assert.IsAssignableFrom<ParameterResource>(Assert.Single(model, r => r.Name == "pipelinedb"));
+        Assert.IsAssignableFrom<ParameterResource>(Assert.Single(model, r => r.Name == ConnectionNames.SchemaRegistry));
 
         await using var app = await appHost.BuildAsync(cancellation.Token);
         await app.StartAsync(cancellation.Token);
@@ -72,6 +75,9 @@ public sealed class ExternalModeTests
         }
 
         Assert.Equal(21.5, totals.Sum);
+        // The services registered their schemas in the registry they were given.
+        using var http = new HttpClient();
+        Assert.Equal("""["aggregates-key","aggregates-value","events-value"]""", await http.GetStringAsync(registry.Url + "/subjects", cancellation.Token));
     }
 
     [Fact]
@@ -128,6 +134,8 @@ public sealed class ExternalModeTests
             "--Kafka:Security:sasl.mechanism=SCRAM-SHA-512",
             "--Kafka:Security:sasl.username=pipeline",
             "--Kafka:Security:sasl.password=not-a-real-secret",
+            "--ConnectionStrings:schema-registry=https://registry.example:8081",
+            "--Kafka:SchemaRegistry:BasicAuthUserInfo=pipeline:not-a-real-registry-secret",
         ]);
         await using var app = await appHost.BuildAsync();
         var model = app.Services.GetRequiredService<DistributedApplicationModel>();
@@ -148,6 +156,14 @@ public sealed class ExternalModeTests
             var password = Assert.IsType<ParameterResource>(values["Kafka__Security__sasl.password"]);
             Assert.True(password.Secret);
             Assert.Equal("not-a-real-secret", await password.GetValueAsync(CancellationToken.None));
+
+            Assert.Equal("Avro", values["Kafka__RecordFormat"]);
+            var registry = Assert.IsType<ConnectionStringReference>(values["ConnectionStrings__schema-registry"]);
+            Assert.Equal(ConnectionNames.SchemaRegistry, registry.Resource.Name);
+            Assert.Equal("https://registry.example:8081", await registry.Resource.GetConnectionStringAsync());
+            var registryAuth = Assert.IsType<ParameterResource>(values["Kafka__SchemaRegistry__BasicAuthUserInfo"]);
+            Assert.True(registryAuth.Secret);
+            Assert.Equal("pipeline:not-a-real-registry-secret", await registryAuth.GetValueAsync(CancellationToken.None));
         }
     }
 }

@@ -3,6 +3,7 @@ using System.Text;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging.Abstractions;
 using Pipeline.Contracts;
+using Pipeline.ServiceDefaults.Kafka;
 using Pipeline.StreamProcessor.Aggregation;
 using Pipeline.StreamProcessor.Configuration;
 using Pipeline.StreamProcessor.Telemetry;
@@ -34,8 +35,10 @@ internal sealed class ProcessorDriver : IDisposable
     /// so that stream time alone closes windows; for them stream time may lead the wall clock by
     /// a year (<c>Aggregation:MaxEventLead</c>). False keeps the configured lead.
     /// </param>
-    public ProcessorDriver(AggregationOptions? options = null, StateStoreKind stateStore = StateStoreKind.InMemory, bool eventsInTheFuture = true)
+    /// <param name="format">The record format of events and aggregates: JSON unless given.</param>
+    public ProcessorDriver(AggregationOptions? options = null, StateStoreKind stateStore = StateStoreKind.InMemory, bool eventsInTheFuture = true, PipelineRecordFormat? format = null)
     {
+        Format = format ?? PipelineRecordFormat.Json;
         options ??= new AggregationOptions();
         if (eventsInTheFuture)
         {
@@ -72,7 +75,7 @@ internal sealed class ProcessorDriver : IDisposable
 
         // The mock wall clock starts at the real time when the driver is made.
         WallClockStart = DateTimeOffset.UtcNow;
-        var blueprint = new AggregatorBlueprint(Settings, new StreamProcessorMetrics(Meter), NullLogger.Instance);
+        var blueprint = new AggregatorBlueprint(Settings, new StreamProcessorMetrics(Meter), NullLogger.Instance, RecordFormat: Format);
         var config = new StreamConfig
         {
             ApplicationId = "processor-tests",
@@ -87,6 +90,8 @@ internal sealed class ProcessorDriver : IDisposable
     }
 
     public AggregationSettings Settings { get; }
+
+    public PipelineRecordFormat Format { get; }
 
     public Meter Meter { get; }
 
@@ -106,7 +111,7 @@ internal sealed class ProcessorDriver : IDisposable
         Send(new PipelineEvent(id ?? Guid.NewGuid().ToString("N"), key, value, timestamp), headers);
 
     public void Send(PipelineEvent pipelineEvent, Headers? headers = null) =>
-        _events.PipeInput(Encoding.UTF8.GetBytes(pipelineEvent.Key), PipelineJson.Serialize(pipelineEvent), pipelineEvent.Timestamp.UtcDateTime, headers);
+        _events.PipeInput(Encoding.UTF8.GetBytes(pipelineEvent.Key), Format.WriteEvent(pipelineEvent), pipelineEvent.Timestamp.UtcDateTime, headers);
 
     public void SendRaw(byte[]? key, byte[]? value, Headers? headers = null) =>
         _events.PipeInput(key!, value!, WallClockStart.UtcDateTime, headers);
@@ -128,7 +133,7 @@ internal sealed class ProcessorDriver : IDisposable
     public void Commit() => _driver.Commit();
 
     public IReadOnlyList<AggregateRecord> ReadAggregates() =>
-        ReadAggregateRecords().Select(record => PipelineJson.Deserialize<AggregateRecord>(record.Message.Value)).ToList();
+        ReadAggregateRecords().Select(record => Format.ReadAggregate(record.Message.Value).Message ?? throw new InvalidOperationException("Not an aggregate: " + Format.ReadAggregate(record.Message.Value).Detail)).ToList();
 
     public IReadOnlyList<ConsumeResult<byte[], byte[]>> ReadAggregateRecords() => _aggregates.ReadKeyValueList().ToList();
 
