@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Pipeline.ServiceDefaults.Kafka;
+using Pipeline.StreamProcessor.Aggregation;
 using Pipeline.StreamProcessor.Configuration;
 using Pipeline.StreamProcessor.Hosting;
 using Pipeline.StreamProcessor.Telemetry;
@@ -18,6 +19,11 @@ internal static class StreamProcessorExtensions
             .BindConfiguration(AggregationOptions.SectionName)
             .ValidateOnStart();
 
+        builder.Services.AddSingleton<IValidateOptions<DedupeMemoryOptions>, DedupeMemoryOptionsValidator>();
+        builder.Services.AddOptions<DedupeMemoryOptions>()
+            .BindConfiguration(DedupeMemoryOptions.SectionName)
+            .ValidateOnStart();
+
         builder.Services.AddSingleton<IValidateOptions<StreamProcessorOptions>, StreamProcessorOptionsValidator>();
         builder.Services.AddOptions<StreamProcessorOptions>()
             .BindConfiguration(StreamProcessorOptions.SectionName)
@@ -25,9 +31,15 @@ internal static class StreamProcessorExtensions
 
         builder.Services.AddSingleton(services => new StreamProcessorMetrics(services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
         builder.Services.AddSingleton<StreamProcessorStatus>();
+        builder.Services.AddSingleton(services => new DedupeBudget(
+            services.GetRequiredService<IOptions<DedupeMemoryOptions>>().Value.DedupeMaxIds,
+            AggregationSettings.From(services.GetRequiredService<IOptions<AggregationOptions>>().Value).DedupeWindow,
+            services.GetRequiredService<StreamProcessorMetrics>().Meter,
+            services.GetRequiredService<ILogger<DedupeBudget>>()));
         builder.AddRecordLoss(StreamProcessorTelemetry.Name, "pipeline.stream_processor");
         builder.Services.AddHostedService<StreamProcessorWorker>();
         builder.Services.AddHealthChecks().AddCheck<StreamProcessorHealthCheck>("stream-processor", tags: ["ready"]);
+        builder.Services.AddHealthChecks().AddCheck<DedupeWindowHealthCheck>("dedupe-window", tags: ["ready"]);
         // Degraded (starting, rebalancing) is not ready either: /health answers 503 for it, as for Unhealthy.
         builder.Services.Configure<HealthCheckOptions>(health =>
             health.ResultStatusCodes[HealthStatus.Degraded] = StatusCodes.Status503ServiceUnavailable);

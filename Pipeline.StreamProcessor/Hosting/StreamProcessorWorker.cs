@@ -20,6 +20,7 @@ internal sealed partial class StreamProcessorWorker(
     StreamProcessorMetrics metrics,
     StreamProcessorStatus status,
     RecordLoss loss,
+    DedupeBudget dedupe,
     ILoggerFactory loggerFactory,
     ILogger<StreamProcessorWorker> logger) : BackgroundService
 {
@@ -29,7 +30,7 @@ internal sealed partial class StreamProcessorWorker(
         var bootstrapServers = KafkaConnection.GetBootstrapServers(configuration);
         using var watermarks = ChangelogWatermarks.Create(configuration, settings.ApplicationId);
         var blueprint = new AggregatorBlueprint(
-            AggregationSettings.From(aggregation.Value), metrics, loggerFactory.CreateLogger<EventAggregator>(), watermarks.Query, loss);
+            AggregationSettings.From(aggregation.Value), metrics, loggerFactory.CreateLogger<EventAggregator>(), watermarks.Query, loss, dedupe);
 
         // A stream that stops (ERROR, or a start that fails) is started afresh after 1 s, 2 s, 4 s … up to 30 s.
         var restarts = new ResiliencePipelineBuilder()

@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using System.Text;
 using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Pipeline.Contracts;
 using Pipeline.StreamProcessor.Aggregation;
@@ -34,7 +35,10 @@ internal sealed class ProcessorDriver : IDisposable
     /// so that stream time alone closes windows; for them stream time may lead the wall clock by
     /// a year (<c>Aggregation:MaxEventLead</c>). False keeps the configured lead.
     /// </param>
-    public ProcessorDriver(AggregationOptions? options = null, StateStoreKind stateStore = StateStoreKind.InMemory, bool eventsInTheFuture = true)
+    /// <param name="dedupeMaxIds">Above 0, the dedupe memory bound (<c>Aggregation:DedupeMaxIds</c>), reporting to <paramref name="logger"/>.</param>
+    /// <param name="logger">Where the processor's logs go (none by default).</param>
+    public ProcessorDriver(AggregationOptions? options = null, StateStoreKind stateStore = StateStoreKind.InMemory, bool eventsInTheFuture = true,
+        int dedupeMaxIds = 0, ILogger? logger = null)
     {
         options ??= new AggregationOptions();
         if (eventsInTheFuture)
@@ -72,7 +76,8 @@ internal sealed class ProcessorDriver : IDisposable
 
         // The mock wall clock starts at the real time when the driver is made.
         WallClockStart = DateTimeOffset.UtcNow;
-        var blueprint = new AggregatorBlueprint(Settings, new StreamProcessorMetrics(Meter), NullLogger.Instance);
+        Dedupe = dedupeMaxIds > 0 ? new DedupeBudget(dedupeMaxIds, Settings.DedupeWindow, Meter, logger ?? NullLogger.Instance) : null;
+        var blueprint = new AggregatorBlueprint(Settings, new StreamProcessorMetrics(Meter), logger ?? NullLogger.Instance, Dedupe: Dedupe);
         var config = new StreamConfig
         {
             ApplicationId = "processor-tests",
@@ -87,6 +92,9 @@ internal sealed class ProcessorDriver : IDisposable
     }
 
     public AggregationSettings Settings { get; }
+
+    /// <summary>The dedupe memory bound, when one was given.</summary>
+    public DedupeBudget? Dedupe { get; }
 
     public Meter Meter { get; }
 
