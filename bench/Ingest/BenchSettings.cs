@@ -13,6 +13,8 @@ internal sealed record BenchSettings(
     int Partitions,
     int MaxSeconds,
     int LingerMs,
+    int QueryKeys,
+    int QueryRequests,
     TimeSpan ProduceTimeout)
 {
     public TimeSpan MaxDuration => TimeSpan.FromSeconds(MaxSeconds);
@@ -30,6 +32,8 @@ internal sealed record BenchSettings(
             ["partitions"] = 8,
             ["max-seconds"] = 60,
             ["linger-ms"] = -1, // the API's default
+            ["query-keys"] = 1_000_000, // 0: no query phase
+            ["query-requests"] = 2_000,
         };
         for (var i = 0; i + 1 < args.Length; i += 2)
         {
@@ -57,6 +61,8 @@ internal sealed record BenchSettings(
             Math.Clamp(values["partitions"], 1, 64),
             Math.Clamp(values["max-seconds"], 5, 600),
             values["linger-ms"] < 0 ? Pipeline.Api.Events.EventIngestExtensions.DefaultLingerMs : Math.Min(values["linger-ms"], 1000),
+            values["query-keys"] <= 0 ? 0 : Math.Clamp(values["query-keys"], 2_000, 10_000_000),
+            Math.Clamp(values["query-requests"], 100, 100_000),
             TimeSpan.FromSeconds(30));
     }
 }

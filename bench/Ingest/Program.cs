@@ -5,7 +5,10 @@
 //
 //   dotnet run -c Release --project bench/Ingest [-- --events 200000 --single-events 20000 --concurrency 32 --max-seconds 60 --json figures.json]
 
+using System.Diagnostics;
 using System.Globalization;
+using Microsoft.Extensions.Logging.Abstractions;
+using Pipeline.Migrator;
 using Confluent.Kafka;
 using Pipeline.AppHost.Kafka;
 using Pipeline.AppHost.Postgres;
@@ -114,6 +117,35 @@ var withoutCheck = checkRounds.Max(round => round.Off.EventsPerSecond);
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"  backpressure on: {withCheck:N0} events/s, off: {withoutCheck:N0} events/s (best of {checkRounds.Count} each) = {withCheck / withoutCheck:0.00}"));
 
+// The query endpoints with 1k keys in the database, then with --query-keys.
+var queries = new List<(string What, Latencies Small, Latencies Large)>();
+if (settings.QueryKeys > 0)
+{
+    var database = postgres.ConnectionString("pipelinedb");
+    DatabaseMigrations.Apply(database, NullLogger.Instance);
+    const int SmallKeys = 1_000;
+    var keyCount = SmallKeys;
+    Func<Random, string> topKeys = _ => "/api/keys";
+    Func<Random, string> windowsOfAKey = random => $"/api/aggregates/{QueryPhase.Key(random.Next(keyCount))}/windows?size=1m";
+    await QueryPhase.FillAsync(database, 0, SmallKeys);
+    await QueryPhase.MeasureAsync(http, topKeys, 200); // warm-up
+    var smallTop = await QueryPhase.MeasureAsync(http, topKeys, settings.QueryRequests);
+    var smallWindows = await QueryPhase.MeasureAsync(http, windowsOfAKey, settings.QueryRequests);
+    var filling = Stopwatch.StartNew();
+    await QueryPhase.FillAsync(database, SmallKeys, settings.QueryKeys);
+    keyCount = settings.QueryKeys;
+    Console.WriteLine($"Filled the database to {settings.QueryKeys:N0} keys ({2 * settings.QueryKeys:N0} windows) in {filling.Elapsed.TotalSeconds:0} s");
+    await QueryPhase.MeasureAsync(http, topKeys, 200);
+    var largeTop = await QueryPhase.MeasureAsync(http, topKeys, settings.QueryRequests);
+    var largeWindows = await QueryPhase.MeasureAsync(http, windowsOfAKey, settings.QueryRequests);
+    queries.Add(("GET /api/keys", smallTop, largeTop));
+    queries.Add(("GET /api/aggregates/{key}/windows", smallWindows, largeWindows));
+    foreach (var (what, small, large) in queries)
+    {
+        Console.WriteLine($"  {what}: {SmallKeys:N0} keys {small}; {settings.QueryKeys:N0} keys {large}");
+    }
+}
+
 var raw = results[^1].EventsPerSecond;
 Console.WriteLine();
 Console.WriteLine("| path | events | seconds | events/s | vs raw producer | failed |");
@@ -133,6 +165,11 @@ foreach (var result in results[..^1])
 }
 
 figures.Add("ingest, POST /api/events/batch with backpressure on", withCheck, "events/s", "the same with backpressure off", withoutCheck);
+foreach (var (what, small, large) in queries)
+{
+    figures.Add($"query, {what} with {settings.QueryKeys:N0} keys in the database, p99 (4 in flight)", large.P99, "ms", "the same with 1,000 keys", small.P99);
+}
+
 if (singles.Requests is { } requests)
 {
     figures.Add($"ingest, POST /api/events ({settings.Concurrency} clients), request p99", requests.P99, "ms");
