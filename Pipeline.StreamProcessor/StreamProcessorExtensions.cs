@@ -32,8 +32,8 @@ internal static class StreamProcessorExtensions
         builder.Services.AddSingleton(services => new StreamProcessorMetrics(services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
         builder.Services.AddSingleton<StreamProcessorStatus>();
         builder.Services.AddSingleton(services => new DedupeBudget(
-            services.GetRequiredService<IOptions<DedupeMemoryOptions>>().Value.DedupeMaxIds,
-            AggregationSettings.From(services.GetRequiredService<IOptions<AggregationOptions>>().Value).DedupeWindow,
+            () => services.GetRequiredService<IOptions<DedupeMemoryOptions>>().Value.DedupeMaxIds,
+            () => AggregationSettings.From(services.GetRequiredService<IOptions<AggregationOptions>>().Value).DedupeWindow,
             services.GetRequiredService<StreamProcessorMetrics>().Meter,
             services.GetRequiredService<ILogger<DedupeBudget>>()));
         builder.AddRecordLoss(StreamProcessorTelemetry.Name, "pipeline.stream_processor");

@@ -55,16 +55,26 @@ internal sealed partial class DedupeBudget
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly Counter<long> _evicted;
-    private readonly TimeSpan _configuredWindow;
+    private readonly Lazy<int> _maxIds;
+    private readonly Lazy<TimeSpan> _configuredWindow;
     private long _count;
     private long _shortestWindowMs = -1; // -1: not shortened
     private long _lastLogTicks = long.MinValue;
     private long _evictedSinceLog;
 
     public DedupeBudget(int maxIds, TimeSpan configuredWindow, Meter meter, ILogger logger, TimeProvider? time = null)
+        : this(() => maxIds, () => configuredWindow, meter, logger, time)
     {
-        MaxIds = maxIds;
-        _configuredWindow = configuredWindow;
+    }
+
+    /// <summary>
+    /// Reads the bound and the window on first use, not when the service is built: invalid settings
+    /// then fail in start-up validation, which reports every wrong key at once.
+    /// </summary>
+    public DedupeBudget(Func<int> maxIds, Func<TimeSpan> configuredWindow, Meter meter, ILogger logger, TimeProvider? time = null)
+    {
+        _maxIds = new Lazy<int>(maxIds);
+        _configuredWindow = new Lazy<TimeSpan>(configuredWindow);
         _logger = logger;
         _time = time ?? TimeProvider.System;
         _evicted = meter.CreateCounter<long>(
@@ -79,7 +89,7 @@ internal sealed partial class DedupeBudget
     }
 
     /// <summary>No bound (0) keeps every id for the whole window.</summary>
-    public int MaxIds { get; }
+    public int MaxIds => _maxIds.Value;
 
     public long Count => Interlocked.Read(ref _count);
 
@@ -90,7 +100,7 @@ internal sealed partial class DedupeBudget
 
     /// <summary>The configured window, or the shortest a registry was left with while the bound bites.</summary>
     public TimeSpan EffectiveWindow =>
-        Interlocked.Read(ref _shortestWindowMs) is var ms and >= 0 ? TimeSpan.FromMilliseconds(ms) : _configuredWindow;
+        Interlocked.Read(ref _shortestWindowMs) is var ms and >= 0 ? TimeSpan.FromMilliseconds(ms) : _configuredWindow.Value;
 
     public void Add(int ids) => Interlocked.Add(ref _count, ids);
 
@@ -98,7 +108,7 @@ internal sealed partial class DedupeBudget
     {
         if (Interlocked.Add(ref _count, -ids) < MaxIds * 0.9 && IsShortened && Interlocked.Exchange(ref _shortestWindowMs, -1) >= 0)
         {
-            LogWindowRestored(_logger, _configuredWindow);
+            LogWindowRestored(_logger, _configuredWindow.Value);
         }
     }
 
@@ -122,7 +132,7 @@ internal sealed partial class DedupeBudget
         {
             if (Interlocked.CompareExchange(ref _lastLogTicks, now, last) == last)
             {
-                LogWindowShortened(_logger, task, MaxIds, Interlocked.Exchange(ref _evictedSinceLog, 0), _configuredWindow, window);
+                LogWindowShortened(_logger, task, MaxIds, Interlocked.Exchange(ref _evictedSinceLog, 0), _configuredWindow.Value, window);
             }
         }
     }
