@@ -3,7 +3,7 @@ using System.Diagnostics.Metrics;
 namespace Pipeline.Bench.Ingest;
 
 /// <summary>
-/// Where a single-event request's time goes, read from the in-process API's own instruments while
+/// Where an ingest request's time goes (single events, or batches), read from the in-process API's own instruments while
 /// one phase runs: the ingest handler's duration (read the body, parse, check, produce,
 /// <c>pipeline.api.events.ingest.duration</c>) and within it the produce duration (hand-over to
 /// librdkafka until the delivery report, <c>pipeline.api.events.produce.duration</c>). Means, so
@@ -17,7 +17,7 @@ internal sealed class RequestTimes : IDisposable
     private double _produceSeconds;
     private long _produceCount;
 
-    public RequestTimes()
+    public RequestTimes(string endpoint = "single")
     {
         _listener.InstrumentPublished = (instrument, listener) =>
         {
@@ -31,7 +31,7 @@ internal sealed class RequestTimes : IDisposable
             var single = false;
             foreach (var tag in tags)
             {
-                single |= tag.Key == "pipeline.ingest.endpoint" && tag.Value as string == "single";
+                single |= tag.Key == "pipeline.ingest.endpoint" && tag.Value as string == endpoint;
             }
 
             if (!single)
