@@ -153,5 +153,7 @@ internal sealed class DedupeWindowHealthCheck(DedupeBudget budget) : IHealthChec
         Task.FromResult(budget.IsShortened
             ? HealthCheckResult.Degraded(
                 $"Aggregation:DedupeMaxIds ({budget.MaxIds}) shortens the dedupe window to {budget.EffectiveWindow}: a duplicate older than that is counted again.")
-            : HealthCheckResult.Healthy($"Dedupe remembers {budget.Count} event ids, within Aggregation:DedupeMaxIds ({budget.MaxIds})."));
+            : HealthCheckResult.Healthy(budget.MaxIds > 0
+                ? $"Dedupe remembers {budget.Count} event ids, within Aggregation:DedupeMaxIds ({budget.MaxIds})."
+                : $"Dedupe remembers {budget.Count} event ids; Aggregation:DedupeMaxIds is 0 (no bound)."));
 }
