@@ -18,11 +18,11 @@ public sealed class DedupeMemoryOptions
     /// <summary>
     /// The most event ids remembered at once; past it the oldest are forgotten early, which shortens
     /// the effective dedupe window (logged at Warning, counted, and reported Degraded in health).
-    /// 0 means no bound. The default holds one hour at 1,000 events/s.
+    /// 0 means no bound. The default holds one hour at 1,000 events/s, about 1.5 GiB at the
+    /// 395 bytes an id that bench/Processor measured.
     /// </summary>
     [EventIdCount]
     public int DedupeMaxIds { get; set; } = 4_000_000;
-
 }
 
 [OptionsValidator]

@@ -1,20 +1,22 @@
 // Ingest benchmark: events/s through POST /api/events/batch, through single POST /api/events with
 // many concurrent clients, and through a raw Confluent.Kafka producer with the API's settings, all
-// against one local broker, in one run; and the batch path with the backlog check (backpressure)
-// on and off side by side. Bounded in count and time; loopback only.
+// against one local broker, in one run; where a single event's and a batch's time goes, and what
+// linger.ms 5 would cost; the batch path with the backlog check (backpressure) on and off side by
+// side; and the query endpoints with 1k keys and with --query-keys in the database. Bounded in
+// count and time; loopback only.
 //
-//   dotnet run -c Release --project bench/Ingest [-- --events 200000 --single-events 20000 --concurrency 32 --max-seconds 60 --json figures.json]
+//   dotnet run -c Release --project bench/Ingest [-- --events 200000 --single-events 20000 --concurrency 64 --high-concurrency 256 --query-keys 1000000 --max-seconds 60 --json figures.json]
 
 using System.Diagnostics;
 using System.Globalization;
-using Microsoft.Extensions.Logging.Abstractions;
-using Pipeline.Migrator;
 using Confluent.Kafka;
+using Microsoft.Extensions.Logging.Abstractions;
 using Pipeline.AppHost.Kafka;
 using Pipeline.AppHost.Postgres;
 using Pipeline.Bench;
 using Pipeline.Bench.Ingest;
 using Pipeline.Contracts;
+using Pipeline.Migrator;
 
 var settings = BenchSettings.Parse(args);
 Console.WriteLine($"Ingest benchmark: {Environment.ProcessorCount} cores, .NET {Environment.Version}, librdkafka {Library.VersionString}");
@@ -76,8 +78,8 @@ using (var highClient = api.CreateClient(settings.HighConcurrency))
 
 results.Add(batchRounds.Select(round => round.Raw).MaxBy(result => result.EventsPerSecond)!);
 
-// Where a single event's time goes: the client's view, Kestrel's, and the produce path's, and the
-// same single-event load through an API with librdkafka's default linger.ms of 5 ms (what the API
+// Where a single event's time goes: the client's view, the ingest handler's, and the produce
+// path's within it; and the same single-event load through an API with librdkafka's default linger.ms of 5 ms (what the API
 // ran with before it set its own), to see what linger costs each request.
 const int LibrdkafkaDefaultLingerMs = 5;
 PhaseResult? defaultLingerSingles = null;
