@@ -13,6 +13,7 @@ namespace Pipeline.StreamProcessor.Aggregation;
 /// What every <see cref="EventAggregator"/> of a topology is made with. Given
 /// <paramref name="ChangelogWatermarks"/>, each task checks that its restored state is whole
 /// before it runs (<see cref="StateCompleteness"/>), reporting a refusal to <paramref name="Loss"/>.
+/// Given <paramref name="Dedupe"/>, the tasks' remembered event ids stay within its bound.
 /// </summary>
 internal sealed record AggregatorBlueprint(
     AggregationSettings Settings,
@@ -20,7 +21,8 @@ internal sealed record AggregatorBlueprint(
     ILogger Logger,
     Func<TopicPartition, WatermarkOffsets>? ChangelogWatermarks = null,
     RecordLoss? Loss = null,
-    PipelineRecordFormat? RecordFormat = null)
+    PipelineRecordFormat? RecordFormat = null,
+    DedupeBudget? Dedupe = null)
 {
     /// <summary>How events are read and aggregates written: JSON unless told otherwise.</summary>
     public PipelineRecordFormat Format => RecordFormat ?? PipelineRecordFormat.Json;
@@ -97,7 +99,8 @@ internal sealed partial class EventAggregator : ITransformer<SourceKey, byte[], 
         _store = (AggregateStore)context.GetStateStore(StreamProcessorTopology.AggregatesStore);
         _lifecycle = TaskLifecycle.Of(context);
         _keys = new KeyStates(_store);
-        _eventIds = new EventIdRegistry((IKeyValueStore<string, byte[]>)context.GetStateStore(StreamProcessorTopology.EventIdsStore), Settings.DedupeWindow);
+        _eventIds = new EventIdRegistry((IKeyValueStore<string, byte[]>)context.GetStateStore(StreamProcessorTopology.EventIdsStore), Settings.DedupeWindow,
+            Blueprint.Dedupe, context.Id.ToString());
         _clock = new StreamClock(Settings.MaxEventLead);
         _windows = new WindowCloser(Settings.Grace);
         _updates = new UpdateEmitter(context, Metrics, Blueprint.Format);
@@ -150,6 +153,7 @@ internal sealed partial class EventAggregator : ITransformer<SourceKey, byte[], 
 
     public void Close()
     {
+        _eventIds?.Release();
         _store?.OnFlush(null);
         ThreadCommit.Leave(this);
     }
@@ -267,7 +271,7 @@ internal sealed partial class EventAggregator : ITransformer<SourceKey, byte[], 
             }
         }
 
-        var eventIdCount = _eventIds.Recover();
+        var eventIdCount = _eventIds.Recover(_clock.StreamTime);
         if (Blueprint.ChangelogWatermarks is { } watermarks)
         {
             StateCompleteness.Verify(

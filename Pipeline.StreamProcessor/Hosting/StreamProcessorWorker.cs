@@ -21,6 +21,7 @@ internal sealed partial class StreamProcessorWorker(
     StreamProcessorStatus status,
     RecordLoss loss,
     PipelineRecordFormat recordFormat,
+    DedupeBudget dedupe,
     ILoggerFactory loggerFactory,
     ILogger<StreamProcessorWorker> logger) : BackgroundService
 {
@@ -30,7 +31,7 @@ internal sealed partial class StreamProcessorWorker(
         var bootstrapServers = KafkaConnection.GetBootstrapServers(configuration);
         using var watermarks = ChangelogWatermarks.Create(configuration, settings.ApplicationId);
         var blueprint = new AggregatorBlueprint(
-            AggregationSettings.From(aggregation.Value), metrics, loggerFactory.CreateLogger<EventAggregator>(), watermarks.Query, loss, recordFormat);
+            AggregationSettings.From(aggregation.Value), metrics, loggerFactory.CreateLogger<EventAggregator>(), watermarks.Query, loss, recordFormat, dedupe);
 
         // A stream that stops (ERROR, or a start that fails) is started afresh after 1 s, 2 s, 4 s … up to 30 s.
         var restarts = new ResiliencePipelineBuilder()

@@ -16,6 +16,7 @@ public sealed class HostingTests
             ["Aggregation__Windows__0"] = "soon",
             ["Aggregation__Grace"] = "-5s",
             ["StreamProcessor__CommitInterval"] = "1s",
+            ["Aggregation__DedupeMaxIds"] = "-1",
         });
 
         Assert.True(process.WaitForExit(TimeSpan.FromSeconds(30)), "The service kept running with invalid settings.");
@@ -24,6 +25,7 @@ public sealed class HostingTests
         Assert.Contains("Aggregation:Grace", process.Output, StringComparison.Ordinal);
         Assert.Contains("ConnectionStrings:kafka", process.Output, StringComparison.Ordinal);
         Assert.Contains("StreamProcessor:ApplicationId must be 1-200 characters", process.Output, StringComparison.Ordinal);
+        Assert.Contains("Aggregation:DedupeMaxIds must be 0", process.Output, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using System.Text;
 using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Pipeline.Contracts;
 using Pipeline.ServiceDefaults.Kafka;
@@ -36,7 +37,10 @@ internal sealed class ProcessorDriver : IDisposable
     /// a year (<c>Aggregation:MaxEventLead</c>). False keeps the configured lead.
     /// </param>
     /// <param name="format">The record format of events and aggregates: JSON unless given.</param>
-    public ProcessorDriver(AggregationOptions? options = null, StateStoreKind stateStore = StateStoreKind.InMemory, bool eventsInTheFuture = true, PipelineRecordFormat? format = null)
+    /// <param name="dedupeMaxIds">Above 0, the dedupe memory bound (<c>Aggregation:DedupeMaxIds</c>), reporting to <paramref name="logger"/>.</param>
+    /// <param name="logger">Where the processor's logs go (none by default).</param>
+    public ProcessorDriver(AggregationOptions? options = null, StateStoreKind stateStore = StateStoreKind.InMemory, bool eventsInTheFuture = true,
+        PipelineRecordFormat? format = null, int dedupeMaxIds = 0, ILogger? logger = null)
     {
         Format = format ?? PipelineRecordFormat.Json;
         options ??= new AggregationOptions();
@@ -75,7 +79,8 @@ internal sealed class ProcessorDriver : IDisposable
 
         // The mock wall clock starts at the real time when the driver is made.
         WallClockStart = DateTimeOffset.UtcNow;
-        var blueprint = new AggregatorBlueprint(Settings, new StreamProcessorMetrics(Meter), NullLogger.Instance, RecordFormat: Format);
+        Dedupe = dedupeMaxIds > 0 ? new DedupeBudget(dedupeMaxIds, Settings.DedupeWindow, Meter, logger ?? NullLogger.Instance) : null;
+        var blueprint = new AggregatorBlueprint(Settings, new StreamProcessorMetrics(Meter), logger ?? NullLogger.Instance, RecordFormat: Format, Dedupe: Dedupe);
         var config = new StreamConfig
         {
             ApplicationId = "processor-tests",
@@ -92,6 +97,9 @@ internal sealed class ProcessorDriver : IDisposable
     public AggregationSettings Settings { get; }
 
     public PipelineRecordFormat Format { get; }
+
+    /// <summary>The dedupe memory bound, when one was given.</summary>
+    public DedupeBudget? Dedupe { get; }
 
     public Meter Meter { get; }
 

@@ -9,8 +9,12 @@ internal sealed record BenchSettings(
     int BatchSize,
     int BatchConcurrency,
     int Concurrency,
+    int HighConcurrency,
     int Partitions,
     int MaxSeconds,
+    int LingerMs,
+    int QueryKeys,
+    int QueryRequests,
     TimeSpan ProduceTimeout)
 {
     public TimeSpan MaxDuration => TimeSpan.FromSeconds(MaxSeconds);
@@ -24,8 +28,12 @@ internal sealed record BenchSettings(
             ["batch-size"] = 1_000,
             ["batch-concurrency"] = 4,
             ["concurrency"] = 64,
+            ["high-concurrency"] = 256,
             ["partitions"] = 8,
             ["max-seconds"] = 60,
+            ["linger-ms"] = -1, // the API's default
+            ["query-keys"] = 1_000_000, // 0: no query phase
+            ["query-requests"] = 2_000,
         };
         for (var i = 0; i + 1 < args.Length; i += 2)
         {
@@ -49,14 +57,35 @@ internal sealed record BenchSettings(
             Math.Clamp(values["batch-size"], 1, 10_000),
             Math.Clamp(values["batch-concurrency"], 1, 64),
             Math.Clamp(values["concurrency"], 1, 512),
+            Math.Clamp(values["high-concurrency"], 1, 1024),
             Math.Clamp(values["partitions"], 1, 64),
             Math.Clamp(values["max-seconds"], 5, 600),
+            values["linger-ms"] < 0 ? Pipeline.Api.Events.EventIngestExtensions.DefaultLingerMs : Math.Min(values["linger-ms"], 1000),
+            values["query-keys"] <= 0 ? 0 : Math.Clamp(values["query-keys"], 2_000, 10_000_000),
+            Math.Clamp(values["query-requests"], 100, 100_000),
             TimeSpan.FromSeconds(30));
     }
 }
 
 /// <summary>What one phase achieved. A phase cut short by its time bound says so.</summary>
-internal sealed record PhaseResult(string Name, long Events, long Failed, TimeSpan Elapsed, bool TimedOut)
+internal sealed record PhaseResult(string Name, long Events, long Failed, TimeSpan Elapsed, bool TimedOut, Latencies? Requests = null)
 {
     public double EventsPerSecond => Events / Elapsed.TotalSeconds;
+}
+
+/// <summary>Request latencies as the client saw them, in milliseconds.</summary>
+internal sealed record Latencies(double Mean, double P50, double P99)
+{
+    public static Latencies? Of(IReadOnlyCollection<double> milliseconds)
+    {
+        if (milliseconds.Count == 0)
+        {
+            return null;
+        }
+
+        var sorted = milliseconds.Order().ToArray();
+        return new Latencies(sorted.Average(), sorted[(int)(0.50 * (sorted.Length - 1))], sorted[(int)(0.99 * (sorted.Length - 1))]);
+    }
+
+    public override string ToString() => FormattableString.Invariant($"mean {Mean:0.0} ms, p50 {P50:0.0} ms, p99 {P99:0.0} ms");
 }

@@ -19,14 +19,18 @@ internal sealed class InProcessApi : WebApplicationFactory<ApiAssembly>
     private readonly string _databaseConnectionString;
     private readonly TimeSpan _produceTimeout;
     private readonly bool _backpressure;
+    private readonly IReadOnlyDictionary<string, string> _settings;
 
     /// <param name="backpressure">False switches the backlog check off (Ingest:Backlog:MaxRecordsPerPartition=0).</param>
-    public InProcessApi(string bootstrapServers, string databaseConnectionString, TimeSpan produceTimeout, bool backpressure = true)
+    /// <param name="settings">More configuration, e.g. <c>Kafka:Producer:linger.ms</c>.</param>
+    public InProcessApi(string bootstrapServers, string databaseConnectionString, TimeSpan produceTimeout, bool backpressure = true,
+        IReadOnlyDictionary<string, string>? settings = null)
     {
         _bootstrapServers = bootstrapServers;
         _databaseConnectionString = databaseConnectionString;
         _produceTimeout = produceTimeout;
         _backpressure = backpressure;
+        _settings = settings ?? new Dictionary<string, string>();
         UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
         StartServer();
     }
@@ -62,6 +66,11 @@ internal sealed class InProcessApi : WebApplicationFactory<ApiAssembly>
         builder.UseSetting("Api:RateLimit:Events:TokensPerPeriod", "100000000");
         builder.UseSetting("Ingest:ProduceTimeout", _produceTimeout.ToString());
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
+        foreach (var (key, value) in _settings)
+        {
+            builder.UseSetting(key, value);
+        }
+
         if (!_backpressure)
         {
             builder.UseSetting("Ingest:Backlog:MaxRecordsPerPartition", "0");

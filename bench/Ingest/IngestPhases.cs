@@ -59,9 +59,11 @@ internal static class IngestPhases
         var next = -1;
         long accepted = 0;
         long failed = 0;
+        var latencies = new List<double>[concurrency];
         var watch = Stopwatch.StartNew();
-        var workers = Enumerable.Range(0, concurrency).Select(async _ =>
+        var workers = Enumerable.Range(0, concurrency).Select(async worker =>
         {
+            var mine = latencies[worker] = [];
             int index;
             while (!deadline.IsCancellationRequested && (index = Interlocked.Increment(ref next)) < bodies.Count)
             {
@@ -69,7 +71,9 @@ internal static class IngestPhases
                 content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
                 try
                 {
+                    var sent = Stopwatch.GetTimestamp();
                     using var response = await http.PostAsync(path, content, deadline.Token);
+                    mine.Add(Stopwatch.GetElapsedTime(sent).TotalMilliseconds);
                     Interlocked.Add(ref response.StatusCode == HttpStatusCode.Accepted ? ref accepted : ref failed, eventsPerBody);
                 }
                 catch (OperationCanceledException) when (deadline.IsCancellationRequested)
@@ -80,8 +84,10 @@ internal static class IngestPhases
         });
         await Task.WhenAll(workers);
         watch.Stop();
+        var requests = Latencies.Of(latencies.SelectMany(list => list ?? []).ToList());
         Report(name, accepted, failed, watch.Elapsed, deadline.IsCancellationRequested);
-        return new PhaseResult(name, accepted, failed, watch.Elapsed, deadline.IsCancellationRequested);
+        Console.WriteLine($"    requests: {requests}");
+        return new PhaseResult(name, accepted, failed, watch.Elapsed, deadline.IsCancellationRequested, requests);
     }
 
     private static int CountEvents(byte[] batch) => JsonDocument.Parse(batch).RootElement.GetArrayLength();
@@ -94,7 +100,7 @@ internal static class IngestPhases
 /// <summary>The ceiling: a Confluent.Kafka producer with the API's settings, fed as fast as it takes records.</summary>
 internal static class RawProducer
 {
-    public static PhaseResult Run(string bootstrapServers, IReadOnlyList<Message<string, byte[]>> records, TimeSpan produceTimeout, TimeSpan limit)
+    public static PhaseResult Run(string bootstrapServers, IReadOnlyList<Message<string, byte[]>> records, TimeSpan produceTimeout, TimeSpan limit, int lingerMs)
     {
         const string name = "raw Confluent.Kafka producer (same settings)";
         using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig
@@ -106,6 +112,7 @@ internal static class RawProducer
             MessageTimeoutMs = (int)produceTimeout.TotalMilliseconds,
             ReconnectBackoffMaxMs = 2000,
             DeliveryReportFields = "status",
+            LingerMs = lingerMs,
         }).Build();
         producer.ProduceAsync(Topics.Events, records[0]).GetAwaiter().GetResult(); // connect and learn the partitions
 

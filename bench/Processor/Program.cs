@@ -10,6 +10,7 @@ using Confluent.Kafka;
 using Microsoft.Extensions.Logging.Abstractions;
 using Pipeline.Hosting.Local.Kafka;
 using Pipeline.Bench;
+using Pipeline.Bench.Processor;
 using Pipeline.Contracts;
 using Pipeline.StreamProcessor.Aggregation;
 using Pipeline.StreamProcessor.Configuration;
@@ -22,6 +23,39 @@ const string ApplicationId = "bench-processor";
 const string RawOutput = "raw-aggregates";
 
 var positional = BenchmarkResult.WithoutJsonOption(args);
+if (positional.Length > 0 && positional[0] == "--memory")
+{
+    return Memory(positional.Length > 1 ? int.Parse(positional[1], CultureInfo.InvariantCulture) : 1_000_000, args);
+}
+
+if (positional.Length > 0 && positional[0] == "--growth")
+{
+    // --growth [events] [keys,keys,...]: events/s over each number of distinct keys, the first size the baseline.
+    var growthEvents = positional.Length > 1 ? int.Parse(positional[1], CultureInfo.InvariantCulture) : 1_000_000;
+    var sizes = positional.Length > 2 ? positional[2].Split(',').Select(size => int.Parse(size, CultureInfo.InvariantCulture)).ToArray() : [1_000, 100_000, 1_000_000];
+    Console.WriteLine($"{Environment.ProcessorCount} cores, .NET {Environment.Version}; {growthEvents:N0} events over each of {string.Join(", ", sizes.Select(size => size.ToString("N0", CultureInfo.InvariantCulture)))} keys");
+    var growth = new BenchmarkResult("growth");
+    growth.Describe("librdkafka", Library.VersionString);
+    double? smallest = null;
+    foreach (var size in sizes)
+    {
+        var rate = GrowthPhase.Run(growthEvents, size);
+        Console.WriteLine($"  {size,9:N0} keys: {rate,9:N0} events/s");
+        if (smallest is null)
+        {
+            smallest = rate;
+            growth.Add($"stream processor, {growthEvents:N0} events over {size:N0} keys", rate, "events/s");
+        }
+        else
+        {
+            growth.Add($"stream processor, {growthEvents:N0} events over {size:N0} keys", rate, "events/s", $"the same over {sizes[0]:N0} keys", smallest.Value);
+        }
+    }
+
+    growth.WriteIfRequested(args, completed: true);
+    return 0;
+}
+
 var eventCount = positional.Length > 0 ? int.Parse(positional[0], CultureInfo.InvariantCulture) : 150_000;
 var keyCount = positional.Length > 1 ? int.Parse(positional[1], CultureInfo.InvariantCulture) : 1_000;
 
@@ -56,6 +90,32 @@ if (processor.Latency.Count > 0)
 
 figures.WriteIfRequested(args, processor.Exact && processor.Latency.Count > 0);
 return processor.Exact ? 0 : 1;
+
+// The memory per remembered event id and per key, and what a dedupe window of 1 h costs.
+static int Memory(int count, string[] args)
+{
+    Console.WriteLine($"{Environment.ProcessorCount} cores, .NET {Environment.Version}; memory after {count:N0} event ids, then {count:N0} keys");
+    var (ids, keys) = MemoryPhase.Run(count);
+    Console.WriteLine($"Per event id: {ids.HeapPerItem:N0} bytes of managed heap, {ids.ResidentPerItem:N0} bytes resident");
+    Console.WriteLine($"Per key:      {keys.HeapPerItem:N0} bytes of managed heap, {keys.ResidentPerItem:N0} bytes resident " +
+        $"(at most {KeyStates.MaxCachedKeys:N0} clean key states stay cached; beyond that a key costs its store record only)");
+    var window = AggregationSettings.Default.DedupeWindow;
+    var figures = new BenchmarkResult("memory");
+    figures.Add($"processor memory per remembered event id (resident, after {count:N0} ids)", ids.ResidentPerItem, "bytes");
+    figures.Add($"processor memory per remembered event id (managed heap, after {count:N0} ids)", ids.HeapPerItem, "bytes");
+    figures.Add($"processor memory per key (resident, after {count:N0} keys)", keys.ResidentPerItem, "bytes");
+    figures.Add($"processor memory per key (managed heap, after {count:N0} keys)", keys.HeapPerItem, "bytes");
+    foreach (var rate in new[] { 1_000, 10_000 })
+    {
+        var held = rate * window.TotalSeconds;
+        var mib = held * Math.Max(ids.ResidentPerItem, ids.HeapPerItem) / (1024 * 1024);
+        Console.WriteLine($"Aggregation:DedupeWindow {window.TotalHours:0.#} h at {rate:N0} events/s: {held:N0} ids, about {mib:N0} MiB");
+        figures.Add($"dedupe window {window.TotalHours:0.#} h at {rate:N0} events/s ({held:N0} ids)", mib, "MiB");
+    }
+
+    figures.WriteIfRequested(args, completed: true);
+    return 0;
+}
 
 static int ProduceEvents(string bootstrapServers, int count, int keys)
 {
