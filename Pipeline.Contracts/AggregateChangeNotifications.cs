@@ -35,7 +35,7 @@ public static class AggregateChangeNotifications
         {
             item.SetLength(0);
             writer.Reset(item);
-            JsonSerializer.Serialize(writer, change, PipelineJson.Options);
+            JsonSerializer.Serialize(writer, change, PipelineJsonContext.Default.AggregateRecord);
             writer.Flush();
             var itemBytes = (int)item.Length;
             if (chunkBytes > 0 && chunkBytes + itemBytes + 2 > MaxPayloadBytes)

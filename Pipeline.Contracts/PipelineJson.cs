@@ -38,6 +38,7 @@ public static class PipelineJson
 [JsonSerializable(typeof(PipelineEvent))]
 [JsonSerializable(typeof(PipelineEventDocument))]
 [JsonSerializable(typeof(AggregateRecord))]
+[JsonSerializable(typeof(AggregateRecord[]))]
 [JsonSerializable(typeof(AggregateId))]
 public sealed partial class PipelineJsonContext : JsonSerializerContext;
 
