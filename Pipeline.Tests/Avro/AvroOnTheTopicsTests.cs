@@ -72,6 +72,7 @@ public sealed class AvroOnTheTopicsTests : IAsyncLifetime
         { "unknown-schema-id", RecordFormatRejections.UnknownSchemaId },
         { "truncated-avro", RecordFormatRejections.InvalidAvro },
         { "an-aggregate-on-events", RecordFormatRejections.InvalidAvro },
+        { "a-corrupt-string-length", RecordFormatRejections.InvalidAvro },
     };
 
     [Theory]
@@ -86,6 +87,8 @@ public sealed class AvroOnTheTopicsTests : IAsyncLifetime
             "wrong-magic-byte" => [1, .. good[1..]],
             "unknown-schema-id" => [0, 0, 0, 0x7F, 0x7F, .. good[5..]],
             "truncated-avro" => good[..8],
+            // The id's length prefix says about a billion bytes follow.
+            "a-corrupt-string-length" => [.. good[..5], 0xFE, 0xFF, 0xFF, 0xFF, 0x07, .. good[6..]],
             "an-aggregate-on-events" => _format.WriteAggregate(new AggregateRecord("k", "all", DateTimeOffset.UnixEpoch, null, 1, 1, 1, 1, 1, false, 2, driver.FutureHour)),
             _ => throw new ArgumentOutOfRangeException(nameof(record)),
         };
