@@ -159,6 +159,30 @@ public sealed class AvroOnTheTopicsTests : IAsyncLifetime
         Assert.Equal(RecordFormatRejections.NotAvro, unreachable.ReadEvent("{}"u8.ToArray()).Reason);
     }
 
+    [Fact]
+    public async Task WhileTheRegistryIsOutOfReachTheProcessorStopsOnAGoodRecordRatherThanDeadLetterIt()
+    {
+        var good = _format.WriteEvent(new PipelineEvent("e1", "k", 1, DateTimeOffset.UtcNow));
+        var gone = await LocalSchemaRegistry.StartAsync();
+        var url = gone.Url;
+        await gone.DisposeAsync();
+        using var client = new CachedSchemaRegistryClient(new SchemaRegistryConfig { Url = url, RequestTimeoutMs = 2000 });
+        using var driver = new ProcessorDriver(format: new AvroRecordFormat(client));
+
+        var thrown = Record.Exception(() => driver.SendRaw(Encoding.UTF8.GetBytes("k"), good));
+
+        // The stream stops (the worker starts it again with back-off and re-reads from the last commit).
+        Assert.NotNull(thrown);
+        var chain = new List<Exception>();
+        for (var e = thrown; e is not null; e = e.InnerException)
+        {
+            chain.Add(e);
+        }
+
+        Assert.Contains(chain, e => e is SchemaRegistryUnavailableException);
+        Assert.Empty(driver.ReadDeadLetters());
+    }
+
     /// <summary>An event written by a newer producer whose schema added an optional <c>source</c>: registered as version 2.</summary>
     internal static async Task<byte[]> NewerEventAsync(ISchemaRegistryClient client, string id, string key, double value, DateTimeOffset timestamp, string source)
     {
