@@ -72,6 +72,7 @@ public sealed class AvroOnTheTopicsTests : IAsyncLifetime
         { "unknown-schema-id", RecordFormatRejections.UnknownSchemaId },
         { "truncated-avro", RecordFormatRejections.InvalidAvro },
         { "an-aggregate-on-events", RecordFormatRejections.InvalidAvro },
+        { "a-corrupt-string-length", RecordFormatRejections.InvalidAvro },
     };
 
     [Theory]
@@ -86,6 +87,8 @@ public sealed class AvroOnTheTopicsTests : IAsyncLifetime
             "wrong-magic-byte" => [1, .. good[1..]],
             "unknown-schema-id" => [0, 0, 0, 0x7F, 0x7F, .. good[5..]],
             "truncated-avro" => good[..8],
+            // The id's length prefix says about a billion bytes follow.
+            "a-corrupt-string-length" => [.. good[..5], 0xFE, 0xFF, 0xFF, 0xFF, 0x07, .. good[6..]],
             "an-aggregate-on-events" => _format.WriteAggregate(new AggregateRecord("k", "all", DateTimeOffset.UnixEpoch, null, 1, 1, 1, 1, 1, false, 2, driver.FutureHour)),
             _ => throw new ArgumentOutOfRangeException(nameof(record)),
         };
@@ -154,6 +157,30 @@ public sealed class AvroOnTheTopicsTests : IAsyncLifetime
         Assert.Throws<SchemaRegistryUnavailableException>(() => unreachable.WriteEvent(new PipelineEvent("e2", "k", 1, DateTimeOffset.UtcNow)));
         // A record that is bad whatever the registry says is still a rejection.
         Assert.Equal(RecordFormatRejections.NotAvro, unreachable.ReadEvent("{}"u8.ToArray()).Reason);
+    }
+
+    [Fact]
+    public async Task WhileTheRegistryIsOutOfReachTheProcessorStopsOnAGoodRecordRatherThanDeadLetterIt()
+    {
+        var good = _format.WriteEvent(new PipelineEvent("e1", "k", 1, DateTimeOffset.UtcNow));
+        var gone = await LocalSchemaRegistry.StartAsync();
+        var url = gone.Url;
+        await gone.DisposeAsync();
+        using var client = new CachedSchemaRegistryClient(new SchemaRegistryConfig { Url = url, RequestTimeoutMs = 2000 });
+        using var driver = new ProcessorDriver(format: new AvroRecordFormat(client));
+
+        var thrown = Record.Exception(() => driver.SendRaw(Encoding.UTF8.GetBytes("k"), good));
+
+        // The stream stops (the worker starts it again with back-off and re-reads from the last commit).
+        Assert.NotNull(thrown);
+        var chain = new List<Exception>();
+        for (var e = thrown; e is not null; e = e.InnerException)
+        {
+            chain.Add(e);
+        }
+
+        Assert.Contains(chain, e => e is SchemaRegistryUnavailableException);
+        Assert.Empty(driver.ReadDeadLetters());
     }
 
     /// <summary>An event written by a newer producer whose schema added an optional <c>source</c>: registered as version 2.</summary>

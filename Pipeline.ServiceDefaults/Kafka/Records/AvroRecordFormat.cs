@@ -147,8 +147,10 @@ public sealed class AvroRecordFormat : PipelineRecordFormat
             return RecordRead<T>.Rejected(RecordFormatRejections.UnknownSchemaId,
                 $"The value's schema id {schemaId} is not in the Schema Registry ({exception.ErrorCode}: {exception.Message}).");
         }
-        catch (Exception exception) when (exception is AvroException or EndOfStreamException or InvalidDataException or InvalidCastException or ArgumentException or OverflowException)
+        catch (Exception exception) when (exception is not SchemaRegistryUnavailableException and not OperationCanceledException)
         {
+            // Whatever else reading throws (an Avro error, a truncated body, a corrupt length or
+            // union index) is the record's: attributed to it, so that it cannot stop the reader.
             return RecordRead<T>.Rejected(RecordFormatRejections.InvalidAvro,
                 $"The value (schema id {schemaId}) does not read as a {expected}: {exception.Message}");
         }
