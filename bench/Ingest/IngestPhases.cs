@@ -35,6 +35,14 @@ internal sealed class EventBodies(BenchSettings settings)
             };
         }).ToList();
 
+    /// <summary>Events for a producer that does the API's per-record work inside its clock.</summary>
+    public IReadOnlyList<PipelineEvent> Events(int count) =>
+        Enumerable.Range(0, count).Select(_ =>
+        {
+            var n = Interlocked.Increment(ref _next);
+            return new PipelineEvent($"bench-{n}", $"sensor-{n % 1000}", n * 0.5, DateTimeOffset.UtcNow);
+        }).ToList();
+
     private string NextEvent()
     {
         var n = Interlocked.Increment(ref _next);
@@ -100,9 +108,32 @@ internal static class IngestPhases
 /// <summary>The ceiling: a Confluent.Kafka producer with the API's settings, fed as fast as it takes records.</summary>
 internal static class RawProducer
 {
-    public static PhaseResult Run(string bootstrapServers, IReadOnlyList<Message<string, byte[]>> records, TimeSpan produceTimeout, TimeSpan limit, int lingerMs)
+    public static PhaseResult Run(string bootstrapServers, IReadOnlyList<Message<string, byte[]>> records, TimeSpan produceTimeout, TimeSpan limit, int lingerMs) =>
+        Run("raw Confluent.Kafka producer (same settings)", bootstrapServers, records.Count, i => records[i], produceTimeout, limit, lingerMs);
+
+    /// <summary>
+    /// A diagnosis, not a baseline: the raw producer doing the API's per-record work inside its
+    /// clock, a JSON serialization and the trace header on every record (one shared header set, as
+    /// the API does).
+    /// </summary>
+    public static PhaseResult RunWithApiRecordWork(string bootstrapServers, IReadOnlyList<PipelineEvent> events, TimeSpan produceTimeout, TimeSpan limit, int lingerMs,
+        bool traceHeader = true)
     {
-        const string name = "raw Confluent.Kafka producer (same settings)";
+        var headers = traceHeader
+            ? new Headers { { "traceparent", System.Text.Encoding.ASCII.GetBytes("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01") } }
+            : null;
+        return Run(traceHeader ? "raw producer + JSON serialization + trace header per record" : "raw producer + JSON serialization per record",
+            bootstrapServers, events.Count, i => new Message<string, byte[]>
+        {
+            Key = events[i].Key,
+            Value = PipelineJson.Serialize(events[i]),
+            Timestamp = new Timestamp(events[i].Timestamp),
+            Headers = headers,
+        }, produceTimeout, limit, lingerMs);
+    }
+
+    private static PhaseResult Run(string name, string bootstrapServers, int count, Func<int, Message<string, byte[]>> record, TimeSpan produceTimeout, TimeSpan limit, int lingerMs)
+    {
         using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig
         {
             BootstrapServers = bootstrapServers,
@@ -114,21 +145,22 @@ internal static class RawProducer
             DeliveryReportFields = "status",
             LingerMs = lingerMs,
         }).Build();
-        producer.ProduceAsync(Topics.Events, records[0]).GetAwaiter().GetResult(); // connect and learn the partitions
+        producer.ProduceAsync(Topics.Events, record(0)).GetAwaiter().GetResult(); // connect and learn the partitions
 
         long acknowledged = 0;
         long failed = 0;
-        var done = new CountdownEvent(records.Count - 1);
+        var done = new CountdownEvent(count - 1);
         var watch = Stopwatch.StartNew();
         var deadline = watch.Elapsed + limit;
         var sent = 0;
-        for (var i = 1; i < records.Count && watch.Elapsed < deadline; i++)
+        for (var i = 1; i < count && watch.Elapsed < deadline; i++)
         {
+            var message = record(i);
             while (true)
             {
                 try
                 {
-                    producer.Produce(Topics.Events, records[i], report =>
+                    producer.Produce(Topics.Events, message, report =>
                     {
                         Interlocked.Increment(ref report.Error.IsError ? ref failed : ref acknowledged);
                         done.Signal();
@@ -143,14 +175,14 @@ internal static class RawProducer
             }
         }
 
-        if (records.Count - 1 - sent > 0)
+        if (count - 1 - sent > 0)
         {
-            done.Signal(records.Count - 1 - sent); // never sent: nothing to wait for
+            done.Signal(count - 1 - sent); // never sent: nothing to wait for
         }
 
         var settled = done.Wait(deadline - watch.Elapsed > TimeSpan.Zero ? deadline - watch.Elapsed : TimeSpan.Zero);
         watch.Stop();
-        var timedOut = !settled || sent < records.Count - 1;
+        var timedOut = !settled || sent < count - 1;
         IngestPhases.Report(name, Interlocked.Read(ref acknowledged), Interlocked.Read(ref failed), watch.Elapsed, timedOut);
         return new PhaseResult(name, Interlocked.Read(ref acknowledged), Interlocked.Read(ref failed), watch.Elapsed, timedOut);
     }
