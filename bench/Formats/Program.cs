@@ -41,6 +41,8 @@ foreach (var format in formats)
     Console.WriteLine($"{format.Format,-4} codec alone: {codec[format.Format]}");
 }
 
+Pipeline.Bench.Formats.SerdeCost.Print(registryClient, formats[1], events);
+
 var best = new Dictionary<RecordFormat, FormatRun>();
 for (var round = 0; round < rounds; round++)
 {

@@ -1,7 +1,7 @@
 using Avro;
+using Avro.Specific;
 using Confluent.Kafka;
 using Confluent.SchemaRegistry;
-using Confluent.SchemaRegistry.Serdes;
 using Pipeline.Contracts;
 using AvroAggregate = Pipeline.Avro.AggregateRecord;
 using AvroAggregateKey = Pipeline.Avro.AggregateKey;
@@ -10,43 +10,40 @@ using AvroEvent = Pipeline.Avro.PipelineEvent;
 namespace Pipeline.ServiceDefaults.Kafka;
 
 /// <summary>
-/// The Avro record format: Confluent's <see cref="AvroSerializer{T}"/> and
-/// <see cref="AvroDeserializer{T}"/> over the specific records of the contracts' schemas, in the
-/// Confluent wire format (magic byte 0, big-endian schema id, Avro binary). Writers register their
-/// schema under the topic's subject on first use (the registry refuses one that is not BACKWARD
-/// compatible); readers fetch a writer's schema by id and resolve it to their own, so records of an
-/// older or newer compatible schema are read alike.
+/// The Avro record format: the specific records of the contracts' schemas in the Confluent wire
+/// format (magic byte 0, big-endian schema id, Avro binary), with Confluent's registry client.
+/// Writers register their schema under the topic's subject on first use (the registry refuses one
+/// that is not BACKWARD compatible); readers fetch a writer's schema by id and resolve it to their
+/// own, so records of an older or newer compatible schema are read alike.
 /// </summary>
 /// <remarks>
-/// Confluent's serdes are asynchronous; the processor and the sink call them on their own threads,
-/// where only the first record of a schema waits on the registry (schemas and ids are cached).
+/// The framing and the Avro encoding are <see cref="AvroRecordWriter{T}"/> and
+/// <see cref="AvroRecordReader{T}"/> (Apache.Avro, which Confluent's serdes wrap) rather than
+/// Confluent's <c>AvroSerializer</c>/<c>AvroDeserializer</c>, whose per-call thread-pool hop cost
+/// the stream processor most of its throughput (bench/Formats/README.md). The processor and the
+/// sink call the format on their own threads, where only the first record of a schema waits on
+/// the registry (schemas and ids are cached).
 /// </remarks>
 public sealed class AvroRecordFormat : PipelineRecordFormat
 {
-    private static readonly SerializationContext EventValue = new(MessageComponentType.Value, Topics.Events);
-    private static readonly SerializationContext AggregateKeyContext = new(MessageComponentType.Key, Topics.Aggregates);
-    private static readonly SerializationContext AggregateValue = new(MessageComponentType.Value, Topics.Aggregates);
-
-    private readonly AvroSerializer<AvroEvent> _eventWriter;
-    private readonly AvroDeserializer<AvroEvent> _eventReader;
-    private readonly AvroSerializer<AvroAggregateKey> _keyWriter;
-    private readonly AvroSerializer<AvroAggregate> _aggregateWriter;
-    private readonly AvroDeserializer<AvroAggregate> _aggregateReader;
+    private readonly AvroRecordWriter<AvroEvent> _eventWriter;
+    private readonly AvroRecordReader<AvroEvent> _eventReader;
+    private readonly AvroRecordWriter<AvroAggregateKey> _keyWriter;
+    private readonly AvroRecordWriter<AvroAggregate> _aggregateWriter;
+    private readonly AvroRecordReader<AvroAggregate> _aggregateReader;
 
     /// <summary>A format talking to <paramref name="registry"/>.</summary>
     public AvroRecordFormat(ISchemaRegistryClient registry)
     {
         Registry = registry;
-        // The subjects are the contracts' (RecordSchemas): {topic}-key and {topic}-value. Named
-        // explicitly because the client's default (Associated) first asks the registry for an
+        // The subjects are the contracts' (RecordSchemas): {topic}-key and {topic}-value, Confluent's
+        // Topic strategy, not the client's default (Associated), which first asks the registry for an
         // association API that Confluent Platform 8.1 and the local registry do not have.
-        var writerConfig = new AvroSerializerConfig { AutoRegisterSchemas = true, SubjectNameStrategy = SubjectNameStrategy.Topic };
-        var readerConfig = new AvroDeserializerConfig { SubjectNameStrategy = SubjectNameStrategy.Topic };
-        _eventWriter = new AvroSerializer<AvroEvent>(registry, writerConfig);
-        _eventReader = new AvroDeserializer<AvroEvent>(registry, readerConfig);
-        _keyWriter = new AvroSerializer<AvroAggregateKey>(registry, writerConfig);
-        _aggregateWriter = new AvroSerializer<AvroAggregate>(registry, writerConfig);
-        _aggregateReader = new AvroDeserializer<AvroAggregate>(registry, readerConfig);
+        _eventWriter = new AvroRecordWriter<AvroEvent>(registry, Topics.Events, MessageComponentType.Value);
+        _eventReader = new AvroRecordReader<AvroEvent>(registry, Topics.Events, MessageComponentType.Value);
+        _keyWriter = new AvroRecordWriter<AvroAggregateKey>(registry, Topics.Aggregates, MessageComponentType.Key);
+        _aggregateWriter = new AvroRecordWriter<AvroAggregate>(registry, Topics.Aggregates, MessageComponentType.Value);
+        _aggregateReader = new AvroRecordReader<AvroAggregate>(registry, Topics.Aggregates, MessageComponentType.Value);
     }
 
     /// <summary>The registry client this format reads and registers schemas through.</summary>
@@ -56,18 +53,18 @@ public sealed class AvroRecordFormat : PipelineRecordFormat
     public override RecordFormat Format => RecordFormat.Avro;
 
     /// <inheritdoc />
-    public override byte[] WriteEvent(PipelineEvent pipelineEvent) => Wait(_eventWriter.SerializeAsync(new AvroEvent
+    public override byte[] WriteEvent(PipelineEvent pipelineEvent) => _eventWriter.Write(new AvroEvent
     {
         Id = pipelineEvent.Id,
         Key = pipelineEvent.Key,
         Value = pipelineEvent.Value,
         Timestamp = pipelineEvent.Timestamp.UtcDateTime,
-    }, EventValue));
+    });
 
     /// <inheritdoc />
     public override RecordRead<PipelineEventDocument> ReadEvent(byte[] value)
     {
-        var read = Read(_eventReader, value, EventValue, "PipelineEvent");
+        var read = Read(_eventReader, value, "PipelineEvent");
         return read.Message is { } avro
             ? new RecordRead<PipelineEventDocument>(new PipelineEventDocument
             {
@@ -80,15 +77,15 @@ public sealed class AvroRecordFormat : PipelineRecordFormat
     }
 
     /// <inheritdoc />
-    public override byte[] WriteAggregateKey(AggregateId id) => Wait(_keyWriter.SerializeAsync(new AvroAggregateKey
+    public override byte[] WriteAggregateKey(AggregateId id) => _keyWriter.Write(new AvroAggregateKey
     {
         Key = id.Key,
         Window = id.Window,
         WindowStart = id.WindowStart.UtcDateTime,
-    }, AggregateKeyContext));
+    });
 
     /// <inheritdoc />
-    public override byte[] WriteAggregate(AggregateRecord record) => Wait(_aggregateWriter.SerializeAsync(new AvroAggregate
+    public override byte[] WriteAggregate(AggregateRecord record) => _aggregateWriter.Write(new AvroAggregate
     {
         Key = record.Key,
         Window = record.Window,
@@ -102,12 +99,12 @@ public sealed class AvroRecordFormat : PipelineRecordFormat
         Final = record.Final,
         Version = record.Version,
         UpdatedAt = record.UpdatedAt.UtcDateTime,
-    }, AggregateValue));
+    });
 
     /// <inheritdoc />
     public override RecordRead<AggregateRecord> ReadAggregate(byte[] value)
     {
-        var read = Read(_aggregateReader, value, AggregateValue, "AggregateRecord");
+        var read = Read(_aggregateReader, value, "AggregateRecord");
         return read.Message is { } avro
             ? new RecordRead<AggregateRecord>(new AggregateRecord(
                 avro.Key,
@@ -127,8 +124,8 @@ public sealed class AvroRecordFormat : PipelineRecordFormat
 
     // A record that is not what its topic's schema says is a rejection; a registry that cannot be
     // reached is not the record's fault: SchemaRegistryUnavailableException, like a broker outage.
-    private static RecordRead<T> Read<T>(AvroDeserializer<T> reader, byte[] value, SerializationContext context, string expected)
-        where T : class
+    private static RecordRead<T> Read<T>(AvroRecordReader<T> reader, byte[] value, string expected)
+        where T : class, ISpecificRecord, new()
     {
         if (value.Length < 5 || value[0] != 0)
         {
@@ -140,7 +137,7 @@ public sealed class AvroRecordFormat : PipelineRecordFormat
         var schemaId = (value[1] << 24) | (value[2] << 16) | (value[3] << 8) | value[4];
         try
         {
-            return new RecordRead<T>(Wait(reader.DeserializeAsync(value, isNull: false, context)), null, null);
+            return new RecordRead<T>(reader.Read(value, schemaId), null, null);
         }
         catch (SchemaRegistryException exception) when (exception.ErrorCode is 40403 or 40401 or 40402)
         {
@@ -155,30 +152,4 @@ public sealed class AvroRecordFormat : PipelineRecordFormat
                 $"The value (schema id {schemaId}) does not read as a {expected}: {exception.Message}");
         }
     }
-
-    private static T Wait<T>(Task<T> task)
-    {
-        if (task.IsCompletedSuccessfully)
-        {
-            return task.Result;
-        }
-
-        try
-        {
-            return task.GetAwaiter().GetResult();
-        }
-        catch (Exception exception) when (IsRegistryUnavailable(exception))
-        {
-            throw new SchemaRegistryUnavailableException("The Schema Registry could not be reached: " + exception.Message, exception);
-        }
-    }
-
-    private static bool IsRegistryUnavailable(Exception exception) => exception switch
-    {
-        // Confluent's SchemaRegistryException is an HttpRequestException that the registry answered.
-        SchemaRegistryException registry => (int)registry.Status >= 500,
-        HttpRequestException or TaskCanceledException or TimeoutException => true,
-        AggregateException aggregate => aggregate.InnerExceptions.Any(IsRegistryUnavailable),
-        _ => exception.InnerException is { } inner && IsRegistryUnavailable(inner),
-    };
 }
