@@ -16,7 +16,6 @@ internal static class StreamProcessorExtensions
     public static IHostApplicationBuilder AddStreamProcessor(this IHostApplicationBuilder builder)
     {
         builder.Services.AddValidatedOptions<AggregationOptions, AggregationOptionsValidator>(AggregationOptions.SectionName);
-        builder.Services.AddValidatedOptions<DedupeMemoryOptions, DedupeMemoryOptionsValidator>(DedupeMemoryOptions.SectionName);
         builder.Services.AddValidatedOptions<StreamProcessorOptions, StreamProcessorOptionsValidator>(StreamProcessorOptions.SectionName)
             .ValidateWith<StreamProcessorOptions, StreamProcessorFitValidator>();
 
@@ -24,7 +23,7 @@ internal static class StreamProcessorExtensions
         builder.Services.AddSingleton<StreamProcessorStatus>();
         builder.AddPipelineRecordFormat();
         builder.Services.AddSingleton(services => new DedupeBudget(
-            () => services.GetRequiredService<IOptions<DedupeMemoryOptions>>().Value.DedupeMaxIds,
+            () => services.GetRequiredService<IOptions<AggregationOptions>>().Value.DedupeMaxIds,
             () => AggregationSettings.From(services.GetRequiredService<IOptions<AggregationOptions>>().Value).DedupeWindow,
             services.GetRequiredService<StreamProcessorMetrics>().Meter,
             services.GetRequiredService<ILogger<DedupeBudget>>()));

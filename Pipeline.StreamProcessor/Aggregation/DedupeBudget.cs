@@ -1,45 +1,8 @@
-using System.ComponentModel.DataAnnotations;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 
 namespace Pipeline.StreamProcessor.Aggregation;
-
-/// <summary>
-/// The memory bound of dedupe (section <c>Aggregation</c>, key <c>Aggregation:DedupeMaxIds</c>): how
-/// many event ids one processor instance remembers at most, over all its tasks. Each remembered id
-/// costs memory (bench/Processor measures how much); at a steady rate the registry holds rate ×
-/// <c>Aggregation:DedupeWindow</c> ids, so the bound caps what the dedupe window may cost.
-/// </summary>
-public sealed class DedupeMemoryOptions
-{
-    public const string SectionName = "Aggregation";
-
-    /// <summary>
-    /// The most event ids remembered at once; past it the oldest are forgotten early, which shortens
-    /// the effective dedupe window (logged at Warning, counted, and reported Degraded in health).
-    /// 0 means no bound. The default holds one hour at 1,000 events/s, about 1.5 GiB at the
-    /// 395 bytes an id that bench/Processor measured.
-    /// </summary>
-    [EventIdCount]
-    public int DedupeMaxIds { get; set; } = 4_000_000;
-}
-
-[OptionsValidator]
-internal sealed partial class DedupeMemoryOptionsValidator : IValidateOptions<DedupeMemoryOptions>;
-
-/// <summary>
-/// A range check whose message names the configuration key. (The options source generator re-emits
-/// <c>[Range]</c> as its own attribute, which drops the ErrorMessage; an attribute of ours keeps it.)
-/// </summary>
-[AttributeUsage(AttributeTargets.Property)]
-internal sealed class EventIdCountAttribute() : ValidationAttribute(
-    $"Aggregation:DedupeMaxIds must be 0 (no bound) or a count of event ids up to {Maximum}.")
-{
-    private const int Maximum = 1_000_000_000;
-
-    public override bool IsValid(object? value) => value is int count && count is >= 0 and <= Maximum;
-}
 
 /// <summary>
 /// The event ids one processor instance remembers, shared by all its tasks' <see cref="EventIdRegistry"/>s.

@@ -1,10 +1,10 @@
 using Microsoft.Extensions.Options;
-using Polly;
-using Polly.Retry;
 using Pipeline.ServiceDefaults.Kafka;
 using Pipeline.StreamProcessor.Aggregation;
 using Pipeline.StreamProcessor.Configuration;
 using Pipeline.StreamProcessor.Telemetry;
+using Polly;
+using Polly.Retry;
 using Streamiz.Kafka.Net;
 
 namespace Pipeline.StreamProcessor.Hosting;

@@ -10,7 +10,8 @@ using Confluent.SchemaRegistry.Serdes;
 using Pipeline.Api.Aggregates;
 using Pipeline.Contracts;
 using Pipeline.ServiceDefaults.Kafka;
-using Pipeline.Tests.Avro;
+using Pipeline.Tests.Hosting.Local;
+using Pipeline.Tests.ServiceDefaults.Records;
 
 namespace Pipeline.Tests.AppHost;
 

@@ -71,7 +71,7 @@ public sealed class DedupeMemoryBoundTests
     [InlineData(2_000_000_000)]
     public void ABoundOutOfRangeIsRefusedNamingItsKey(int maxIds)
     {
-        var result = new DedupeMemoryOptionsValidator().Validate(null, new DedupeMemoryOptions { DedupeMaxIds = maxIds });
+        var result = new AggregationOptionsValidator().Validate(null, new AggregationOptions { DedupeMaxIds = maxIds });
 
         Assert.True(result.Failed);
         Assert.Contains("Aggregation:DedupeMaxIds", result.FailureMessage);

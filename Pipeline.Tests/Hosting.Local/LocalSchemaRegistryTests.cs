@@ -1,10 +1,10 @@
 using System.Net;
 using System.Net.Http.Json;
 using Confluent.SchemaRegistry;
-using Pipeline.Hosting.Local.Kafka;
 using Pipeline.Contracts;
+using Pipeline.Hosting.Local.Kafka;
 
-namespace Pipeline.Tests.Avro;
+namespace Pipeline.Tests.Hosting.Local;
 
 /// <summary>
 /// The local mode's in-process registry, through Confluent's own client: what a producer and a

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Hosting;
 using Pipeline.Contracts;
 
-namespace Pipeline.Tests.Avro;
+namespace Pipeline.Tests.ServiceDefaults.Records;
 
 /// <summary><c>Kafka:RecordFormat</c> is validated at start-up, naming the keys to set.</summary>
 public sealed class RecordFormatOptionsTests

@@ -3,12 +3,13 @@ using Avro.Generic;
 using Confluent.Kafka;
 using Confluent.SchemaRegistry;
 using Confluent.SchemaRegistry.Serdes;
-using Pipeline.Hosting.Local.Kafka;
 using Pipeline.Contracts;
+using Pipeline.Hosting.Local.Kafka;
 using Pipeline.ServiceDefaults.Kafka;
+using Pipeline.Tests.Hosting.Local;
 using Pipeline.Tests.StreamProcessor;
 
-namespace Pipeline.Tests.Avro;
+namespace Pipeline.Tests.ServiceDefaults.Records;
 
 /// <summary>
 /// The Avro record format against the local registry: what the processor counts and what it

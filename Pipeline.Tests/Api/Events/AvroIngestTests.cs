@@ -10,7 +10,7 @@ using Pipeline.Hosting.Local.Kafka;
 using Pipeline.Tests.Api;
 using Pipeline.Tests.Api.Events;
 
-namespace Pipeline.Tests.Avro;
+namespace Pipeline.Tests.Api.Events;
 
 /// <summary>The API with <c>Kafka:RecordFormat=Avro</c>: what it writes, and what a client sees while the registry is out of reach.</summary>
 public sealed class AvroIngestTests : IAsyncLifetime
