@@ -141,30 +141,7 @@ static FormatRun Run(PipelineRecordFormat format, List<PipelineEvent> events)
 
     var totals = events.GroupBy(e => e.Key).ToDictionary(g => g.Key, g => ((long)g.Count(), g.Sum(e => e.Value)));
     using var meter = new Meter(StreamProcessorTelemetry.Name);
-    long processed = 0;
-    var clock = new Stopwatch();
-    var firstToLast = TimeSpan.Zero;
-    using var listener = new MeterListener();
-    listener.InstrumentPublished = (instrument, l) =>
-    {
-        if (ReferenceEquals(instrument.Meter, meter) && instrument.Name == "pipeline.stream_processor.records.processed")
-        {
-            l.EnableMeasurementEvents(instrument);
-        }
-    };
-    listener.SetMeasurementEventCallback<long>((_, value, _, _) =>
-    {
-        var now = Interlocked.Add(ref processed, value);
-        if (now == 1)
-        {
-            clock.Start();
-        }
-        else if (now == events.Count)
-        {
-            firstToLast = clock.Elapsed;
-        }
-    });
-    listener.Start();
+    using var clock = new ProcessedClock(meter, events.Count);
 
     var blueprint = new AggregatorBlueprint(AggregationSettings.From(new AggregationOptions { Grace = "1h" }), new StreamProcessorMetrics(meter), NullLogger.Instance, RecordFormat: format);
     using var stream = StreamConfiguration.CreateStream(blueprint, new StreamProcessorOptions { ApplicationId = ApplicationId }, broker.BootstrapServers, NullLoggerFactory.Instance);
@@ -201,7 +178,7 @@ static FormatRun Run(PipelineRecordFormat format, List<PipelineEvent> events)
 
     return new FormatRun(
         format.Format,
-        events.Count / firstToLast.TotalSeconds,
+        events.Count / clock.FirstToLast.TotalSeconds,
         (double)eventBytes / events.Count,
         (double)keyBytes / aggregates,
         (double)valueBytes / aggregates,

@@ -37,43 +37,18 @@ internal static class GrowthPhase
         Produce(broker.BootstrapServers, events, keys);
         using var meter = new Meter(StreamProcessorTelemetry.Name);
         var metrics = new StreamProcessorMetrics(meter);
-        long processed = 0;
-        var clock = new Stopwatch();
-        var firstToLast = TimeSpan.Zero;
-        using var done = new ManualResetEventSlim();
-        using var listener = new MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (ReferenceEquals(instrument.Meter, meter) && instrument.Name == "pipeline.stream_processor.records.processed")
-            {
-                l.EnableMeasurementEvents(instrument);
-            }
-        };
-        listener.SetMeasurementEventCallback<long>((_, value, _, _) =>
-        {
-            var now = Interlocked.Add(ref processed, value);
-            if (now == value)
-            {
-                clock.Start();
-            }
-            else if (now == events)
-            {
-                firstToLast = clock.Elapsed;
-                done.Set();
-            }
-        });
-        listener.Start();
+        using var clock = new ProcessedClock(meter, events);
 
         var blueprint = new AggregatorBlueprint(AggregationSettings.From(new AggregationOptions { Grace = "1h" }), metrics, NullLogger.Instance);
         using var stream = StreamConfiguration.CreateStream(
             blueprint, new StreamProcessorOptions { ApplicationId = ApplicationId }, broker.BootstrapServers, NullLoggerFactory.Instance);
         stream.StartAsync().GetAwaiter().GetResult();
-        if (!done.Wait(TimeSpan.FromMinutes(10)))
+        if (!clock.Wait(TimeSpan.FromMinutes(10)))
         {
-            throw new TimeoutException($"The processor handled {Interlocked.Read(ref processed):N0} of {events:N0} events in 10 minutes.");
+            throw new TimeoutException($"The processor handled {clock.Processed:N0} of {events:N0} events in 10 minutes.");
         }
 
-        return events / firstToLast.TotalSeconds;
+        return events / clock.FirstToLast.TotalSeconds;
     }
 
     private static void Produce(string bootstrapServers, int events, int keys)

@@ -219,30 +219,7 @@ static ProcessorRun RunProcessor(string bootstrapServers, int count, int unique)
 {
     using var meter = new Meter(StreamProcessorTelemetry.Name);
     var metrics = new StreamProcessorMetrics(meter);
-    long processed = 0;
-    var clock = new Stopwatch();
-    var firstToLast = TimeSpan.Zero;
-    using var listener = new MeterListener();
-    listener.InstrumentPublished = (instrument, l) =>
-    {
-        if (ReferenceEquals(instrument.Meter, meter) && instrument.Name == "pipeline.stream_processor.records.processed")
-        {
-            l.EnableMeasurementEvents(instrument);
-        }
-    };
-    listener.SetMeasurementEventCallback<long>((_, value, _, _) =>
-    {
-        var now = Interlocked.Add(ref processed, value);
-        if (now == 1)
-        {
-            clock.Start();
-        }
-        else if (now == count)
-        {
-            firstToLast = clock.Elapsed;
-        }
-    });
-    listener.Start();
+    using var clock = new ProcessedClock(meter, count);
 
     var blueprint = new AggregatorBlueprint(AggregationSettings.From(new AggregationOptions { Grace = "1h" }), metrics, NullLogger.Instance);
     using var stream = StreamConfiguration.CreateStream(
@@ -290,7 +267,7 @@ static ProcessorRun RunProcessor(string bootstrapServers, int count, int unique)
     }
 
     var latency = MeasureLatency(bootstrapServers, reader);
-    return new ProcessorRun(count / firstToLast.TotalSeconds, firstToLast, emitted, Matches(allTime), latency);
+    return new ProcessorRun(count / clock.FirstToLast.TotalSeconds, clock.FirstToLast, emitted, Matches(allTime), latency);
 }
 
 static bool Matches(Dictionary<string, AggregateRecord> allTime) =>
