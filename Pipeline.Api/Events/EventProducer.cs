@@ -107,8 +107,9 @@ internal sealed partial class EventProducer(
             var error = delivery.FirstError?.Reason ?? "no acknowledgement in time";
             activity?.SetStatus(ActivityStatusCode.Error, error);
             activity?.SetTag("error.type", delivery.FirstError?.Code.ToString() ?? "timeout");
+            var notWritten = delivery.NotWritten();
             LogNotAcknowledged(events.Count - outcome.AcknowledgedCount, events.Count, timeout, traceId,
-                delivery.NotWritten, events.Count - outcome.AcknowledgedCount - delivery.NotWritten, error);
+                notWritten, events.Count - outcome.AcknowledgedCount - notWritten, error);
         }
 
         return outcome;
@@ -176,6 +177,7 @@ internal sealed partial class EventProducer(
         private const int Acknowledged = 1;
         private const int Failed = 2;
         private const int Abandoned = 3;
+        private const int NotWrittenFailure = 4;
 
         private readonly EventProducer _owner;
         private readonly IProducer<string, byte[]> _producer;
@@ -186,7 +188,6 @@ internal sealed partial class EventProducer(
         private readonly long[] _offsets;
         private readonly TaskCompletionSource _settled = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private int _pending;
-        private int _notWritten;
         private int _abandonedOpen;
         private int _abandonedTotal;
         private int _lateDelivered;
@@ -210,8 +211,21 @@ internal sealed partial class EventProducer(
 
         public Error? FirstError => Volatile.Read(ref _firstError);
 
-        /// <summary>How many events failed, before the answer, without reaching Kafka.</summary>
-        public int NotWritten => Volatile.Read(ref _notWritten);
+        /// <summary>
+        /// How many events failed, before the answer, without reaching Kafka. Read from the events'
+        /// states, which are final once <see cref="Close"/> has run (a count kept beside them could be
+        /// read between a report's state change and its increment).
+        /// </summary>
+        public int NotWritten()
+        {
+            var notWritten = 0;
+            for (var i = 0; i < _count; i++)
+            {
+                notWritten += Volatile.Read(ref _states[i]) == NotWrittenFailure ? 1 : 0;
+            }
+
+            return notWritten;
+        }
 
         public void Report(int index, Error error, PersistenceStatus status, TopicPartitionOffset? position)
         {
@@ -222,16 +236,13 @@ internal sealed partial class EventProducer(
                 _offsets[index] = position.Offset.Value;
             }
 
-            if (Interlocked.CompareExchange(ref _states[index], acknowledged ? Acknowledged : Failed, Pending) == Pending)
+            var settled = acknowledged ? Acknowledged : status == PersistenceStatus.NotPersisted ? NotWrittenFailure : Failed;
+            if (Interlocked.CompareExchange(ref _states[index], settled, Pending) == Pending)
             {
                 if (!acknowledged)
                 {
                     Interlocked.CompareExchange(ref _firstError, error, null);
                     _owner.NoteError(_producer, error);
-                    if (status == PersistenceStatus.NotPersisted)
-                    {
-                        Interlocked.Increment(ref _notWritten);
-                    }
                 }
 
                 if (Interlocked.Decrement(ref _pending) == 0)

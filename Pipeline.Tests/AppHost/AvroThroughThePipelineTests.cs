@@ -1,15 +1,8 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text;
-using Aspire.Hosting.Testing;
 using Avro.Generic;
-using Confluent.Kafka;
 using Confluent.Kafka.SyncOverAsync;
 using Confluent.SchemaRegistry;
 using Confluent.SchemaRegistry.Serdes;
 using Pipeline.Api.Aggregates;
-using Pipeline.Contracts;
-using Pipeline.ServiceDefaults.Kafka;
 using Pipeline.Tests.Hosting.Local;
 using Pipeline.Tests.ServiceDefaults.Records;
 

@@ -1,13 +1,3 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json;
-using Aspire.Hosting;
-using Aspire.Hosting.ApplicationModel;
-using Aspire.Hosting.Testing;
-using Confluent.Kafka;
-using Microsoft.Extensions.DependencyInjection;
-using Pipeline.Contracts;
-using Pipeline.Hosting.Local.Kafka;
 using Pipeline.LoadGenerator;
 
 namespace Pipeline.Tests.AppHost;

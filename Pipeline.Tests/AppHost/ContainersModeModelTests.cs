@@ -1,9 +1,5 @@
 using System.Net.Sockets;
-using Aspire.Hosting;
-using Aspire.Hosting.ApplicationModel;
-using Aspire.Hosting.Testing;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using Pipeline.AppHost.Containers;
 
 namespace Pipeline.Tests.AppHost;

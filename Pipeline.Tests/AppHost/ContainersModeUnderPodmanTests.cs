@@ -1,12 +1,5 @@
 using System.Net.Sockets;
-using System.Text.Json;
-using Aspire.Hosting;
-using Aspire.Hosting.ApplicationModel;
-using Aspire.Hosting.Testing;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Npgsql;
 using Pipeline.Migrator;
 
 namespace Pipeline.Tests.AppHost;

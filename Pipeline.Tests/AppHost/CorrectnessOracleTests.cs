@@ -1,5 +1,3 @@
-using Aspire.Hosting.Testing;
-using Npgsql;
 using Pipeline.LoadGenerator;
 
 namespace Pipeline.Tests.AppHost;

@@ -1,6 +1,3 @@
-using Aspire.Hosting;
-using Aspire.Hosting.ApplicationModel;
-using Microsoft.Extensions.DependencyInjection;
 using Pipeline.LoadGenerator;
 
 namespace Pipeline.Tests.AppHost;

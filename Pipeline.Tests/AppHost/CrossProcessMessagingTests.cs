@@ -1,12 +1,6 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json;
-using Aspire.Hosting.Testing;
 using Avro.Generic;
-using Confluent.Kafka;
 using Confluent.SchemaRegistry;
 using Confluent.SchemaRegistry.Serdes;
-using Pipeline.Contracts;
 
 namespace Pipeline.Tests.AppHost;
 

@@ -1,13 +1,4 @@
-using System.Net;
-using System.Net.Http.Json;
-using Aspire.Hosting;
-using Aspire.Hosting.ApplicationModel;
-using Aspire.Hosting.Testing;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Pipeline.Api.Aggregates;
-using Pipeline.Contracts;
-using Pipeline.Hosting.Local.Kafka;
 using Pipeline.Hosting.Local.Postgres;
 
 namespace Pipeline.Tests.AppHost;

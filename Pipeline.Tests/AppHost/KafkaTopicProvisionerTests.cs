@@ -1,6 +1,4 @@
 using Pipeline.AppHost.Infrastructure;
-using Pipeline.Contracts;
-using Pipeline.Hosting.Local.Kafka;
 
 namespace Pipeline.Tests.AppHost;
 

@@ -1,13 +1,3 @@
-using System.Net;
-using System.Net.Http.Json;
-using Aspire.Hosting;
-using Aspire.Hosting.ApplicationModel;
-using Aspire.Hosting.Testing;
-using Confluent.Kafka;
-using Microsoft.Extensions.DependencyInjection;
-using Pipeline.Contracts;
-using Pipeline.Hosting.Local.Kafka;
-
 namespace Pipeline.Tests.AppHost;
 
 [Collection(PipelineAppCollection.Name)]

@@ -1,8 +1,3 @@
-using Aspire.Hosting;
-using Aspire.Hosting.ApplicationModel;
-using Aspire.Hosting.Testing;
-using Npgsql;
-
 namespace Pipeline.Tests.AppHost;
 
 [Collection(PipelineAppCollection.Name)]

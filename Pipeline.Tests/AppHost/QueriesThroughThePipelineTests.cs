@@ -1,9 +1,5 @@
-using System.Net;
-using System.Net.Http.Json;
 using System.Net.ServerSentEvents;
-using System.Text.Json;
 using Pipeline.Api.Aggregates;
-using Pipeline.Contracts;
 
 namespace Pipeline.Tests.AppHost;
 

@@ -1,7 +1,3 @@
-using Aspire.Hosting;
-using Aspire.Hosting.ApplicationModel;
-using Microsoft.Extensions.Logging.Abstractions;
-
 namespace Pipeline.Tests.AppHost;
 
 /// <summary>

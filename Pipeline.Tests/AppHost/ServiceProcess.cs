@@ -1,7 +1,4 @@
-using Microsoft.Extensions.DependencyInjection;
 using System.Globalization;
-using Aspire.Hosting;
-using Aspire.Hosting.ApplicationModel;
 
 namespace Pipeline.Tests.AppHost;
 

@@ -1,7 +1,3 @@
-using Aspire.Hosting;
-using Aspire.Hosting.ApplicationModel;
-using Microsoft.Extensions.DependencyInjection;
-
 namespace Pipeline.Tests.AppHost;
 
 /// <summary>The console lines each service wrote so far: what the dashboard shows for a start.</summary>

@@ -1,7 +1,3 @@
-using Aspire.Hosting;
-using Aspire.Hosting.Testing;
-using Npgsql;
-
 namespace Pipeline.Tests.AppHost;
 
 /// <summary>

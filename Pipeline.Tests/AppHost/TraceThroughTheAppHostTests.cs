@@ -1,7 +1,3 @@
-using System.Diagnostics;
-using System.Net;
-using System.Text;
-using Aspire.Hosting.Testing;
 using Pipeline.Tests.AppHost.Otlp;
 using SpanKind = Pipeline.Tests.AppHost.Otlp.Span.Types.SpanKind;
 

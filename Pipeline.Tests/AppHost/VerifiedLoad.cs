@@ -1,5 +1,3 @@
-using Aspire.Hosting;
-using Aspire.Hosting.Testing;
 using Pipeline.LoadGenerator;
 
 namespace Pipeline.Tests.AppHost;

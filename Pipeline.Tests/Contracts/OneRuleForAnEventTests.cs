@@ -1,10 +1,8 @@
 using System.Globalization;
 using System.Reflection;
-using System.Text;
 using System.Text.RegularExpressions;
 using Pipeline.Api.Events;
 using Pipeline.Api.Http;
-using Pipeline.Contracts;
 using Pipeline.Tests.StreamProcessor;
 
 namespace Pipeline.Tests.Contracts;

@@ -1,5 +1,3 @@
-using Pipeline.Contracts;
-
 namespace Pipeline.Tests.Contracts;
 
 /// <summary>What a refusal tells the sender: which character, where (counted in code points, as lengths are).</summary>

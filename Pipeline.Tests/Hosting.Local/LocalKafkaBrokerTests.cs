@@ -1,6 +1,3 @@
-using Confluent.Kafka;
-using Pipeline.Hosting.Local.Kafka;
-
 namespace Pipeline.Tests.Hosting.Local;
 
 public sealed class LocalKafkaBrokerTests

@@ -1,8 +1,4 @@
-using System.Net;
-using System.Net.Http.Json;
 using Confluent.SchemaRegistry;
-using Pipeline.Contracts;
-using Pipeline.Hosting.Local.Kafka;
 
 namespace Pipeline.Tests.Hosting.Local;
 

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Logging.Abstractions;
 using Pipeline.Hosting.Local.Postgres;
 using Pipeline.Migrator;
 

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Text;
 using Pipeline.LoadGenerator;
 
 namespace Pipeline.Tests.LoadGenerator;

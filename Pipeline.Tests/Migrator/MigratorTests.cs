@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Logging.Abstractions;
-using Npgsql;
 using Pipeline.Hosting.Local.Postgres;
 using Pipeline.Migrator;
 

@@ -1,12 +1,6 @@
-using System.Diagnostics;
-using Confluent.Kafka;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
-using Pipeline.Contracts;
-using Pipeline.Hosting.Local.Kafka;
-using Pipeline.ServiceDefaults.Kafka;
 
 namespace Pipeline.Tests.ServiceDefaults;
 

@@ -1,6 +1,4 @@
-using Confluent.Kafka;
 using Microsoft.Extensions.Configuration;
-using Pipeline.ServiceDefaults.Kafka;
 using Pipeline.StreamProcessor.Configuration;
 using Pipeline.StreamProcessor.Hosting;
 

@@ -1,5 +1,3 @@
-using System.Text;
-using Pipeline.Contracts;
 using Pipeline.Sink;
 using static Pipeline.Tests.Sink.Aggregates;
 

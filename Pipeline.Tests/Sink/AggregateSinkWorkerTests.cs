@@ -1,13 +1,8 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Globalization;
-using System.Text;
-using Confluent.Kafka;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
-using Npgsql;
-using Pipeline.Contracts;
 using Pipeline.Hosting.Local.Postgres;
 using Pipeline.Sink;
 using static Pipeline.Tests.Sink.Aggregates;

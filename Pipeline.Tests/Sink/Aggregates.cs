@@ -1,5 +1,3 @@
-using Pipeline.Contracts;
-
 namespace Pipeline.Tests.Sink;
 
 /// <summary>Aggregate states with figures derived from their version, so any state can be told from any other.</summary>

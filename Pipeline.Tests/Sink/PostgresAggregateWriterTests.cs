@@ -1,5 +1,3 @@
-using Npgsql;
-using Pipeline.Contracts;
 using Pipeline.Sink;
 using static Pipeline.Tests.Sink.Aggregates;
 

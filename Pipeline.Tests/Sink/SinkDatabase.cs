@@ -1,6 +1,3 @@
-using Microsoft.Extensions.Logging.Abstractions;
-using Npgsql;
-using Pipeline.Contracts;
 using Pipeline.Hosting.Local.Postgres;
 using Pipeline.Migrator;
 

@@ -1,10 +1,4 @@
-using System.Text;
-using Confluent.Kafka;
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
-using Pipeline.Contracts;
-using Pipeline.Hosting.Local.Kafka;
-using Pipeline.ServiceDefaults.Kafka;
 using Pipeline.Sink;
 
 namespace Pipeline.Tests.Sink;

@@ -1,7 +1,4 @@
-using Confluent.Kafka;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Pipeline.Contracts;
-using Pipeline.Hosting.Local.Kafka;
 using Pipeline.Sink;
 using Pipeline.Tests.StreamProcessor;
 using static Pipeline.Tests.Sink.Aggregates;

@@ -1,6 +1,4 @@
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
-using Pipeline.Contracts;
 using Pipeline.Sink;
 
 namespace Pipeline.Tests.Sink;

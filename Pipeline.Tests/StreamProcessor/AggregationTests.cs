@@ -1,4 +1,3 @@
-using Pipeline.Contracts;
 using Pipeline.StreamProcessor.Configuration;
 
 namespace Pipeline.Tests.StreamProcessor;

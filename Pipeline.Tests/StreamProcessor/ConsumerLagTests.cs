@@ -1,8 +1,5 @@
 using System.Diagnostics.Metrics;
-using Confluent.Kafka;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
-using Pipeline.Contracts;
-using Pipeline.Hosting.Local.Kafka;
 using Pipeline.StreamProcessor.Hosting;
 using Pipeline.StreamProcessor.Telemetry;
 

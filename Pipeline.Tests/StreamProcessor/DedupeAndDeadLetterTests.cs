@@ -1,8 +1,3 @@
-using System.Diagnostics;
-using System.Text;
-using Confluent.Kafka;
-using Pipeline.Contracts;
-using Pipeline.ServiceDefaults.Kafka;
 using Pipeline.StreamProcessor.Configuration;
 using Pipeline.StreamProcessor.Telemetry;
 

@@ -1,7 +1,3 @@
-using System.Net;
-using Pipeline.Contracts;
-using Pipeline.Hosting.Local.Kafka;
-
 namespace Pipeline.Tests.StreamProcessor;
 
 /// <summary>The service as a process: start-up validation and the health it reports.</summary>

@@ -1,8 +1,3 @@
-using System.Text;
-using Confluent.Kafka;
-using Pipeline.Contracts;
-using Pipeline.Hosting.Local.Kafka;
-
 namespace Pipeline.Tests.StreamProcessor;
 
 /// <summary>

@@ -1,10 +1,4 @@
 using System.Diagnostics.Metrics;
-using System.Text;
-using Confluent.Kafka;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
-using Pipeline.Contracts;
-using Pipeline.ServiceDefaults.Kafka;
 using Pipeline.StreamProcessor.Aggregation;
 using Pipeline.StreamProcessor.Configuration;
 using Pipeline.StreamProcessor.Telemetry;

@@ -1,6 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
-using System.Net;
 
 namespace Pipeline.Tests.StreamProcessor;
 

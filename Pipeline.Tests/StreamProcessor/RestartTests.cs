@@ -1,7 +1,4 @@
 using System.Diagnostics.Metrics;
-using Confluent.Kafka;
-using Microsoft.Extensions.Logging.Abstractions;
-using Pipeline.Contracts;
 using Pipeline.StreamProcessor.Aggregation;
 using Pipeline.StreamProcessor.Configuration;
 using Pipeline.StreamProcessor.Hosting;

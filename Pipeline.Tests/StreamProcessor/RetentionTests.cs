@@ -1,17 +1,9 @@
 using System.Diagnostics.Metrics;
-using System.Text;
-using Confluent.Kafka;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
-using Pipeline.Contracts;
-using Pipeline.Hosting.Local.Kafka;
-using Pipeline.ServiceDefaults.Kafka;
 using Pipeline.StreamProcessor.Aggregation;
 using Pipeline.StreamProcessor.Configuration;
 using Pipeline.StreamProcessor.Hosting;
 using Pipeline.StreamProcessor.Telemetry;
-using Pipeline.Tests.Api.Http;
 using Pipeline.Tests.Sink;
 using Streamiz.Kafka.Net;
 

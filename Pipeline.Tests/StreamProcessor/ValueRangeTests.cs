@@ -1,6 +1,3 @@
-using System.Text;
-using Pipeline.Contracts;
-
 namespace Pipeline.Tests.StreamProcessor;
 
 /// <summary>The edges of the value range the API accepts, through the processor's topology: inside, counted exactly; outside, dead-lettered with the API's code.</summary>

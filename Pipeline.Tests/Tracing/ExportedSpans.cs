@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Pipeline.Tests.Tracing;
 
 /// <summary>

@@ -1,15 +1,11 @@
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Npgsql;
 using OpenTelemetry.Trace;
 using Pipeline.Sink;
 using Pipeline.StreamProcessor.Configuration;
 using Pipeline.StreamProcessor.Hosting;
 using Pipeline.Tests.Api.Events;
-using Pipeline.Tests.Api.Http;
 using Pipeline.Tests.Hosting.Local;
 using Pipeline.Tests.Sink;
 using Pipeline.Tests.StreamProcessor;

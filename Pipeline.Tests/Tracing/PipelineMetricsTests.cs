@@ -1,11 +1,7 @@
 using System.Diagnostics.Metrics;
-using System.Net;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
-using Pipeline.Contracts;
 using Pipeline.Sink;
 using Pipeline.StreamProcessor.Telemetry;
-using Pipeline.Tests.Api.Http;
 using Pipeline.Tests.Sink;
 
 namespace Pipeline.Tests.Tracing;

@@ -1,14 +1,6 @@
-using System.Diagnostics;
-using System.Net;
-using System.Text;
-using Confluent.Kafka;
-using Microsoft.Extensions.Logging;
 using Pipeline.Api.Http;
-using Pipeline.Contracts;
-using Pipeline.ServiceDefaults.Kafka;
 using Pipeline.Sink;
 using Pipeline.StreamProcessor.Telemetry;
-using Pipeline.Tests.Api.Http;
 using Pipeline.Tests.Sink;
 
 namespace Pipeline.Tests.Tracing;

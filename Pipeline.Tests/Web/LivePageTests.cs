@@ -1,12 +1,5 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Http.Json;
-using Aspire.Hosting;
-using Aspire.Hosting.ApplicationModel;
-using Aspire.Hosting.Testing;
 using Deque.AxeCore.Commons;
 using Deque.AxeCore.Playwright;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 using Pipeline.Hosting.Local.Postgres;
 using Pipeline.Tests.AppHost;

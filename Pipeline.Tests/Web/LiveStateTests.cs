@@ -1,4 +1,3 @@
-using Pipeline.Contracts;
 using Pipeline.Web.Api;
 using Pipeline.Web.Components.Panels;
 using Pipeline.Web.Live;

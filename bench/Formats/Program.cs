@@ -145,14 +145,7 @@ static FormatRun Run(PipelineRecordFormat format, List<PipelineEvent> events)
 
     var blueprint = new AggregatorBlueprint(AggregationSettings.From(new AggregationOptions { Grace = "1h" }), new StreamProcessorMetrics(meter), NullLogger.Instance, RecordFormat: format);
     using var stream = StreamConfiguration.CreateStream(blueprint, new StreamProcessorOptions { ApplicationId = ApplicationId }, broker.BootstrapServers, NullLoggerFactory.Instance);
-    using var reader = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
-    {
-        BootstrapServers = broker.BootstrapServers,
-        GroupId = "bench-aggregates-reader",
-        FetchWaitMaxMs = 10,
-        AutoOffsetReset = AutoOffsetReset.Earliest,
-        EnableAutoCommit = false,
-    }).Build();
+    using var reader = BenchClients.AggregatesReader(broker.BootstrapServers);
     reader.Subscribe(Topics.Aggregates);
     stream.StartAsync().GetAwaiter().GetResult();
 

@@ -53,13 +53,7 @@ internal static class GrowthPhase
 
     private static void Produce(string bootstrapServers, int events, int keys)
     {
-        using var producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig
-        {
-            BootstrapServers = bootstrapServers,
-            EnableIdempotence = true,
-            Acks = Acks.All,
-            LingerMs = 20,
-        }).Build();
+        using var producer = BenchClients.EventProducer(bootstrapServers);
         var random = new Random(42);
         var now = DateTimeOffset.UtcNow;
         for (var i = 0; i < events; i++)

@@ -119,13 +119,7 @@ static int Memory(int count, string[] args)
 
 static int ProduceEvents(string bootstrapServers, int count, int keys)
 {
-    using var producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig
-    {
-        BootstrapServers = bootstrapServers,
-        EnableIdempotence = true,
-        Acks = Acks.All,
-        LingerMs = 20,
-    }).Build();
+    using var producer = BenchClients.EventProducer(bootstrapServers);
     var random = new Random(42);
     var now = DateTimeOffset.UtcNow;
     var sent = new List<PipelineEvent>(count);
@@ -224,15 +218,7 @@ static ProcessorRun RunProcessor(string bootstrapServers, int count, int unique)
     var blueprint = new AggregatorBlueprint(AggregationSettings.From(new AggregationOptions { Grace = "1h" }), metrics, NullLogger.Instance);
     using var stream = StreamConfiguration.CreateStream(
         blueprint, new StreamProcessorOptions { ApplicationId = ApplicationId }, bootstrapServers, NullLoggerFactory.Instance);
-    using var reader = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
-    {
-        BootstrapServers = bootstrapServers,
-        GroupId = "bench-aggregates-reader",
-        // The local broker holds every fetch this long even when records are waiting.
-        FetchWaitMaxMs = 10,
-        AutoOffsetReset = AutoOffsetReset.Earliest,
-        EnableAutoCommit = false,
-    }).Build();
+    using var reader = BenchClients.AggregatesReader(bootstrapServers);
     reader.Subscribe(Topics.Aggregates);
     stream.StartAsync().GetAwaiter().GetResult();
 

@@ -1,11 +1,7 @@
 using System.Buffers.Binary;
 using System.Buffers.Text;
-using System.Net;
-using System.Net.Http.Json;
 using Microsoft.AspNetCore.Hosting;
 using Pipeline.Api.Aggregates;
-using Pipeline.Contracts;
-using Pipeline.Tests.Api.Http;
 using static Pipeline.Tests.Api.Aggregates.QueryData;
 
 namespace Pipeline.Tests.Api.Aggregates;

@@ -1,11 +1,8 @@
 using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
-using Microsoft.Extensions.Logging.Abstractions;
-using Npgsql;
 using Pipeline.Api;
 using Pipeline.Api.Aggregates;
-using Pipeline.Contracts;
 using Pipeline.Hosting.Local.Postgres;
 using Pipeline.Migrator;
 using Pipeline.Sink;

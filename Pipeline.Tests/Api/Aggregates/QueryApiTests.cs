@@ -1,11 +1,6 @@
-using System.Net;
-using System.Net.Http.Json;
 using System.Net.ServerSentEvents;
-using System.Text.Json;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Pipeline.Api.Aggregates;
-using Pipeline.Contracts;
 using static Pipeline.Tests.Api.Aggregates.QueryData;
 
 namespace Pipeline.Tests.Api.Aggregates;

@@ -1,13 +1,7 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
-using Microsoft.Extensions.Logging.Abstractions;
-using Npgsql;
 using Pipeline.Api;
 using Pipeline.Api.Aggregates;
-using Pipeline.Contracts;
 using Pipeline.Hosting.Local.Postgres;
 using Pipeline.Migrator;
 using Pipeline.Tests.Sink;

@@ -1,10 +1,3 @@
-using System.Net;
-using Confluent.Kafka;
-using Microsoft.Extensions.DependencyInjection;
-using Pipeline.Contracts;
-using Pipeline.Hosting.Local.Kafka;
-using Pipeline.Tests.Api.Http;
-
 namespace Pipeline.Tests.Api.Events;
 
 /// <summary>

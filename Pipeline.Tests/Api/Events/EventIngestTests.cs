@@ -1,10 +1,3 @@
-using System.Diagnostics;
-using System.Net;
-using System.Text;
-using System.Text.Json;
-using Pipeline.Contracts;
-using Pipeline.Tests.Api.Http;
-
 namespace Pipeline.Tests.Api.Events;
 
 public sealed class EventIngestTests(PartitionedEventsTopic topic) : IClassFixture<PartitionedEventsTopic>

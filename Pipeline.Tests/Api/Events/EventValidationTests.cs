@@ -1,8 +1,3 @@
-using System.Net;
-using System.Text;
-using Pipeline.Contracts;
-using Pipeline.Tests.Api.Http;
-
 namespace Pipeline.Tests.Api.Events;
 
 /// <summary>Every bad-input class gets 400 with its code, and produces nothing (checked on the topic's own offsets).</summary>

@@ -1,7 +1,3 @@
-using Confluent.Kafka;
-using Pipeline.Contracts;
-using Pipeline.Hosting.Local.Kafka;
-
 namespace Pipeline.Tests.Api.Events;
 
 /// <summary>A broker with the events topic, for one test class; and a reader of what the topic really holds.</summary>

@@ -1,12 +1,5 @@
-using System.Net;
 using System.Reflection;
 using System.Runtime.InteropServices;
-using Confluent.Kafka;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Pipeline.Hosting.Local.Kafka;
-using Pipeline.ServiceDefaults.Kafka;
-using Pipeline.Tests.Api.Http;
 
 namespace Pipeline.Tests.Api.Events;
 

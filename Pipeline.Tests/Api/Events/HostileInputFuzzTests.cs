@@ -1,8 +1,3 @@
-using System.Diagnostics;
-using System.Net;
-using System.Text;
-using Pipeline.Tests.Api.Http;
-
 namespace Pipeline.Tests.Api.Events;
 
 /// <summary>

@@ -2,10 +2,7 @@ using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Pipeline.Api;
-using Pipeline.Tests.Api.Http;
 using Pipeline.Tests.Hosting.Local;
 
 namespace Pipeline.Tests.Api.Events;

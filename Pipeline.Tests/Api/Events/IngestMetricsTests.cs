@@ -1,8 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
-using System.Net;
-using Microsoft.Extensions.DependencyInjection;
-using Pipeline.Tests.Api.Http;
 
 namespace Pipeline.Tests.Api.Events;
 

@@ -1,7 +1,3 @@
-using System.Text;
-using System.Text.Json;
-using Pipeline.Tests.Api.Http;
-
 namespace Pipeline.Tests.Api.Events;
 
 /// <summary>

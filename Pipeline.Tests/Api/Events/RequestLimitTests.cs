@@ -1,7 +1,4 @@
-using System.Net;
 using System.Net.Http.Headers;
-using System.Text;
-using Pipeline.Tests.Api.Http;
 
 namespace Pipeline.Tests.Api.Events;
 

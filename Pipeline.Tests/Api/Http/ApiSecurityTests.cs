@@ -1,5 +1,3 @@
-using System.Net;
-using Microsoft.Extensions.Logging;
 using Pipeline.Tests.Api.Events;
 
 namespace Pipeline.Tests.Api.Http;

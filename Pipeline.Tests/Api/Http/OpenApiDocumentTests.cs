@@ -1,6 +1,4 @@
-using System.Net;
 using System.Reflection;
-using System.Text.Json;
 using Pipeline.Api.Http;
 using Pipeline.Tests.Api.Events;
 

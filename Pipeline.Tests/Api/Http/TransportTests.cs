@@ -1,4 +1,3 @@
-using System.Net;
 using Pipeline.Tests.Api.Events;
 
 namespace Pipeline.Tests.Api.Http;

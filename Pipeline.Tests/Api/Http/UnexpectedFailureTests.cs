@@ -1,10 +1,4 @@
-using System.Net;
 using System.Reflection;
-using Confluent.Kafka;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
-using Pipeline.ServiceDefaults.Kafka;
 using Pipeline.Tests.Api.Events;
 
 namespace Pipeline.Tests.Api.Http;

@@ -1,7 +1,4 @@
-using System.Net;
-using System.Text.Json;
 using Pipeline.Tests.Api.Events;
-using Pipeline.Tests.Api.Http;
 
 namespace Pipeline.Tests.Api.Status;
 

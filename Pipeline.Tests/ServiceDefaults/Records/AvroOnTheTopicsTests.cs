@@ -1,11 +1,6 @@
-using System.Text;
 using Avro.Generic;
-using Confluent.Kafka;
 using Confluent.SchemaRegistry;
 using Confluent.SchemaRegistry.Serdes;
-using Pipeline.Contracts;
-using Pipeline.Hosting.Local.Kafka;
-using Pipeline.ServiceDefaults.Kafka;
 using Pipeline.Tests.Hosting.Local;
 using Pipeline.Tests.StreamProcessor;
 

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Hosting;
-using Pipeline.Contracts;
 
 namespace Pipeline.Tests.ServiceDefaults.Records;
 
