@@ -84,12 +84,9 @@ public sealed record ContainerImages(ContainerImage Kafka, ContainerImage KafkaU
         Read(configuration, PostgresKey) ?? DefaultPostgres,
         Read(configuration, SchemaRegistryKey) ?? DefaultSchemaRegistry);
 
-    /// <summary>Every image the mode runs (the registry's with the Avro record format only).</summary>
-    public IReadOnlyList<ContainerImage> All => [Kafka, KafkaUi, Postgres, SchemaRegistry];
-
-    /// <summary>Every image the mode runs with <paramref name="format"/>.</summary>
+    /// <summary>Every image the mode runs with <paramref name="format"/> (the registry's with Avro only).</summary>
     public IReadOnlyList<ContainerImage> For(Contracts.RecordFormat format) =>
-        format == Contracts.RecordFormat.Avro ? All : [Kafka, KafkaUi, Postgres];
+        format == Contracts.RecordFormat.Avro ? [Kafka, KafkaUi, Postgres, SchemaRegistry] : [Kafka, KafkaUi, Postgres];
 
     private static ContainerImage? Read(IConfiguration configuration, string key) =>
         configuration[key] is { Length: > 0 } value ? ContainerImage.Parse(value) : null;

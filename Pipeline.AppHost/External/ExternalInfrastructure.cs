@@ -53,11 +53,7 @@ internal static class ExternalInfrastructure
             return;
         }
 
-        const string name = "schema-registry-basic-auth";
-        var parameter = builder.Resources.OfType<ParameterResource>().FirstOrDefault(p => p.Name == name) is { } existing
-            ? builder.CreateResourceBuilder(existing)
-            : builder.AddParameter(name, userInfo, secret: true);
-        service.WithEnvironment("Kafka__SchemaRegistry__BasicAuthUserInfo", parameter);
+        service.WithEnvironment("Kafka__SchemaRegistry__BasicAuthUserInfo", SecretParameter(builder, "schema-registry-basic-auth", userInfo));
     }
 
     /// <summary>
@@ -77,11 +73,7 @@ internal static class ExternalInfrastructure
             var variable = $"Kafka__Security__{key}";
             if (KafkaClientSecurity.Secret.Contains(key))
             {
-                var name = $"kafka-{key.Replace('.', '-')}";
-                var parameter = builder.Resources.OfType<ParameterResource>().FirstOrDefault(p => p.Name == name) is { } existing
-                    ? builder.CreateResourceBuilder(existing)
-                    : builder.AddParameter(name, value, secret: true);
-                service.WithEnvironment(variable, parameter);
+                service.WithEnvironment(variable, SecretParameter(builder, $"kafka-{key.Replace('.', '-')}", value));
             }
             else
             {
@@ -89,4 +81,10 @@ internal static class ExternalInfrastructure
             }
         }
     }
+
+    // One secret parameter per setting, shared by every service that is given it.
+    private static IResourceBuilder<ParameterResource> SecretParameter(IDistributedApplicationBuilder builder, string name, string value) =>
+        builder.Resources.OfType<ParameterResource>().FirstOrDefault(p => p.Name == name) is { } existing
+            ? builder.CreateResourceBuilder(existing)
+            : builder.AddParameter(name, value, secret: true);
 }

@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Pipeline.Contracts;
 using Pipeline.ServiceDefaults.Kafka;
+using Pipeline.ServiceDefaults.Options;
 
 namespace Microsoft.Extensions.Hosting;
 
@@ -48,11 +49,8 @@ public static class RecordFormatExtensions
     /// </summary>
     public static IHostApplicationBuilder AddPipelineRecordFormat(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddOptions<RecordFormatOptions>()
-            .BindConfiguration(RecordFormatOptions.SectionName)
-            .Configure<IConfiguration>((options, configuration) => options.SchemaRegistryUrl = configuration.GetConnectionString(ConnectionNames.SchemaRegistry))
-            .ValidateOnStart();
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RecordFormatOptions>, RecordFormatOptionsValidator>());
+        builder.Services.AddValidatedOptions<RecordFormatOptions, RecordFormatOptionsValidator>(RecordFormatOptions.SectionName)
+            .Configure<IConfiguration>((options, configuration) => options.SchemaRegistryUrl = configuration.GetConnectionString(ConnectionNames.SchemaRegistry));
         builder.Services.TryAddSingleton(services =>
         {
             var options = services.GetRequiredService<IOptions<RecordFormatOptions>>().Value;
