@@ -100,8 +100,8 @@ internal sealed class EventIngest(
         }
         catch (SchemaRegistryUnavailableException)
         {
-            // Only the first event of a schema not yet registered by this process asks the registry,
-            // so the failure comes before any event is handed to the producer.
+            // The producer readies the events' schema (PrepareEventWritesAsync) before it hands any
+            // event to librdkafka, so this comes before anything is produced.
             metrics.Rejected(endpoint.Name, ErrorCodes.SchemaRegistryUnavailable, parsed.EventCount);
             request.HttpContext.Response.Headers.RetryAfter = settings.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
             return ApiProblems.Problem(StatusCodes.Status503ServiceUnavailable, ErrorCodes.SchemaRegistryUnavailable,

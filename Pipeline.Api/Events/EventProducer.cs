@@ -47,6 +47,8 @@ internal sealed partial class EventProducer(
 
     public async Task<ProduceOutcome> ProduceAsync(IReadOnlyList<PipelineEvent> events, string endpoint)
     {
+        // Never a blocked thread per request while the first ones wait for the Schema Registry.
+        await recordFormat.PrepareEventWritesAsync();
         var producer = producers.Current;
         var timeout = options.Value.ProduceTimeout;
         var started = Stopwatch.GetTimestamp();

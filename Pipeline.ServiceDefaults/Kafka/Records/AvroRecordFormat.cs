@@ -22,7 +22,8 @@ namespace Pipeline.ServiceDefaults.Kafka;
 /// Confluent's <c>AvroSerializer</c>/<c>AvroDeserializer</c>, whose per-call thread-pool hop cost
 /// the stream processor most of its throughput (bench/Formats/README.md). The processor and the
 /// sink call the format on their own threads, where only the first record of a schema waits on
-/// the registry (schemas and ids are cached).
+/// the registry (schemas and ids are cached). The API's requests never wait on a thread: they
+/// await <see cref="PrepareEventWritesAsync"/> first.
 /// </remarks>
 public sealed class AvroRecordFormat : PipelineRecordFormat
 {
@@ -51,6 +52,9 @@ public sealed class AvroRecordFormat : PipelineRecordFormat
 
     /// <inheritdoc />
     public override RecordFormat Format => RecordFormat.Avro;
+
+    /// <inheritdoc />
+    public override Task PrepareEventWritesAsync() => _eventWriter.RegisterAsync();
 
     /// <inheritdoc />
     public override byte[] WriteEvent(PipelineEvent pipelineEvent) => _eventWriter.Write(new AvroEvent

@@ -25,7 +25,8 @@ internal sealed class AvroRecordWriter<T>
     private readonly string _subject;
     private readonly Schema _schema;
     private readonly SpecificDatumWriter<T> _writer;
-    private byte[]? _header;
+    private volatile byte[]? _header;
+    private volatile Task<byte[]>? _registration;
 
     public AvroRecordWriter(ISchemaRegistryClient registry, string topic, MessageComponentType component)
     {
@@ -37,20 +38,41 @@ internal sealed class AvroRecordWriter<T>
         _writer = new SpecificDatumWriter<T>(writerSchema);
     }
 
-    /// <summary>The record in the wire format; registers the schema first if this writer has not yet.</summary>
+    /// <summary>The record in the wire format; registers the schema first (waiting) if this writer has not yet.</summary>
     public byte[] Write(T record)
     {
-        var header = _header ?? Register();
+        var header = _header ?? AvroRegistryCall.Wait(RegisterAsync());
         using var stream = new MemoryStream(128);
         stream.Write(header);
         _writer.Write(record, new BinaryEncoder(stream));
         return stream.ToArray();
     }
 
-    // Racing writers may both register: the registry answers the same id to both.
-    private byte[] Register()
+    /// <summary>
+    /// Registers the schema unless this writer already has its id, so that <see cref="Write"/> does
+    /// not wait. Callers at the same time share one call; a failed one is tried again by the next.
+    /// </summary>
+    public Task<byte[]> RegisterAsync()
     {
-        var id = AvroRegistryCall.Wait(_registry.RegisterSchemaAsync(_subject, _schema, normalize: false));
+        if (_header is { } header)
+        {
+            return Task.FromResult(header);
+        }
+
+        var registration = _registration;
+        if (registration is null || registration.IsFaulted || registration.IsCanceled)
+        {
+            // Racing callers may both register: the registry answers the same id to both.
+            registration = RegisterCoreAsync();
+            _registration = registration;
+        }
+
+        return registration;
+    }
+
+    private async Task<byte[]> RegisterCoreAsync()
+    {
+        var id = await AvroRegistryCall.AwaitAsync(_registry.RegisterSchemaAsync(_subject, _schema, normalize: false)).ConfigureAwait(false);
         return _header = [0, (byte)(id >> 24), (byte)(id >> 16), (byte)(id >> 8), (byte)id];
     }
 }

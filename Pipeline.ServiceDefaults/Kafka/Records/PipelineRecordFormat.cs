@@ -47,6 +47,13 @@ public abstract class PipelineRecordFormat
     /// <summary>Which format this is.</summary>
     public abstract RecordFormat Format { get; }
 
+    /// <summary>
+    /// Readies <see cref="WriteEvent"/> so that it does not wait on anything (the Avro format
+    /// registers the event schema): an asynchronous caller, such as a request handler, awaits this
+    /// first. Throws <see cref="SchemaRegistryUnavailableException"/> when the registry cannot be reached.
+    /// </summary>
+    public virtual Task PrepareEventWritesAsync() => Task.CompletedTask;
+
     /// <summary>An event's record value.</summary>
     public abstract byte[] WriteEvent(PipelineEvent pipelineEvent);
 
