@@ -21,48 +21,43 @@ public static class AggregateChangeNotifications
     private static readonly JsonWriterOptions WriterOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>
-    /// Each record's JSON and the payload it goes in, for a writer that learns only inside the
-    /// database which of them changed (the sink announces in the statement that writes). The
-    /// records are packed in order, and a payload's items, joined as a JSON array, stay under
-    /// <see cref="MaxPayloadBytes"/>; so does any subset of them. One item always fits: keys are
-    /// at most 1 KiB, so even fully escaped an item stays under 7 KB.
+    /// The changes as JSON arrays of at most <see cref="MaxPayloadBytes"/> bytes each. One item
+    /// always fits: keys are at most 1 KiB, so even fully escaped an item stays under 7 KB.
     /// </summary>
-    public static PackedChanges Pack(IReadOnlyList<AggregateRecord> changes)
+    public static string[] Payloads(IReadOnlyList<AggregateRecord> changes)
     {
-        var items = new string[changes.Count];
-        var payloads = new int[changes.Count];
-        var payload = 0;
-        var payloadBytes = 1; // '['
+        var payloads = new List<string>();
+        var chunk = new StringBuilder(MaxPayloadBytes);
+        var chunkBytes = 0;
         using var item = new MemoryStream(512);
         using var writer = new Utf8JsonWriter(item, WriterOptions);
-        for (var i = 0; i < changes.Count; i++)
+        foreach (var change in changes)
         {
             item.SetLength(0);
             writer.Reset(item);
-            JsonSerializer.Serialize(writer, changes[i], PipelineJsonContext.Default.AggregateRecord);
+            JsonSerializer.Serialize(writer, change, PipelineJsonContext.Default.AggregateRecord);
             writer.Flush();
             var itemBytes = (int)item.Length;
-            if (payloadBytes > 1 && payloadBytes + itemBytes + 1 > MaxPayloadBytes)
+            if (chunkBytes > 0 && chunkBytes + itemBytes + 2 > MaxPayloadBytes)
             {
-                payload++;
-                payloadBytes = 1;
+                payloads.Add(chunk.Append(']').ToString());
+                chunk.Clear();
+                chunkBytes = 0;
             }
 
-            items[i] = Encoding.UTF8.GetString(item.GetBuffer(), 0, itemBytes);
-            payloads[i] = payload;
-            payloadBytes += itemBytes + 1; // the item and the ',' or ']' after it
+            chunk.Append(chunkBytes == 0 ? '[' : ',');
+            chunk.Append(Encoding.UTF8.GetString(item.GetBuffer(), 0, itemBytes));
+            chunkBytes += itemBytes + 1;
         }
 
-        return new PackedChanges(items, payloads);
+        if (chunkBytes > 0)
+        {
+            payloads.Add(chunk.Append(']').ToString());
+        }
+
+        return [.. payloads];
     }
 
     /// <summary>Reads one payload, throwing <see cref="JsonException"/> when it is not an array of aggregate records.</summary>
     public static AggregateRecord[] Read(string payload) => PipelineJson.Deserialize<AggregateRecord[]>(Encoding.UTF8.GetBytes(payload));
 }
-
-/// <summary>
-/// Records as JSON (<see cref="Items"/>) with the notification payload each goes in
-/// (<see cref="Payloads"/>, numbered from 0): a payload is <c>[</c>, its items joined by
-/// <c>,</c>, and <c>]</c>.
-/// </summary>
-public sealed record PackedChanges(string[] Items, int[] Payloads);

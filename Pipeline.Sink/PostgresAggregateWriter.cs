@@ -24,15 +24,15 @@ internal interface IAggregateWriter
 /// Upserts aggregate states into <c>aggregate_totals</c> and <c>window_aggregates</c>: one
 /// transaction per batch, one statement per table, the rows passed as arrays and expanded
 /// with <c>unnest</c>. A row is only replaced by a higher version, so replays, duplicates and
-/// reordering never move a figure backwards. The same statement announces the rows it changed
-/// with <c>pg_notify</c>, a few dozen per notification, so a batch costs two round trips: the
-/// statements, and the commit.
+/// reordering never move a figure backwards. The rows that changed are announced with
+/// <c>pg_notify</c> in the same transaction, a few dozen per notification.
 /// </summary>
 internal sealed class PostgresAggregateWriter(NpgsqlDataSource dataSource, bool announceChanges = true) : IAggregateWriter
 {
+
     // RETURNING yields only the rows inserted or updated, not those the WHERE refused: exactly
-    // the changes to count and announce.
-    private const string InsertTotals = """
+    // the changes to announce. Their identities come back; the figures are the batch's own.
+    private const string UpsertTotals = """
         INSERT INTO aggregate_totals AS target (key, count, sum, min, max, mean, version, updated_at)
         SELECT * FROM unnest(
             @key::text[], @count::bigint[], @sum::float8[], @min::float8[], @max::float8[], @mean::float8[],
@@ -44,7 +44,7 @@ internal sealed class PostgresAggregateWriter(NpgsqlDataSource dataSource, bool 
         RETURNING target.key
         """;
 
-    private const string InsertWindows = """
+    private const string UpsertWindows = """
         INSERT INTO window_aggregates AS target
             (key, window_size, window_start, window_end, count, sum, min, max, mean, final, version, updated_at)
         SELECT * FROM unnest(
@@ -59,34 +59,9 @@ internal sealed class PostgresAggregateWriter(NpgsqlDataSource dataSource, bool 
         RETURNING target.key, target.window_size, target.window_start
         """;
 
-    private static readonly string UpsertTotals = Upsert(InsertTotals, "@key::text[]", "key");
-    private static readonly string UpsertWindows = Upsert(InsertWindows, "@key::text[], @window_size::text[], @window_start::timestamptz[]", "key, window_size, window_start");
-    private static readonly string UpsertTotalsQuietly = UpsertWithoutAnnouncing(InsertTotals);
-    private static readonly string UpsertWindowsQuietly = UpsertWithoutAnnouncing(InsertWindows);
-
-    /// <summary>
-    /// The upsert, counting the rows it changed and announcing them: every record's JSON and
-    /// payload number come with the batch (<see cref="AggregateChangeNotifications.Pack"/>), and
-    /// the changed rows' items are joined into their payloads. pg_notify's messages are delivered
-    /// when, and only if, the transaction commits.
-    /// </summary>
-    private static string Upsert(string insert, string identities, string identityColumns) => $"""
-        WITH changed AS (
-        {insert}
-        ), announced AS (
-            SELECT pg_notify(@channel, '[' || string_agg(item.json, ',' ORDER BY item.n) || ']') AS sent
-            FROM unnest({identities}, @items::text[], @payloads::int[]) WITH ORDINALITY AS item({identityColumns}, json, payload, n)
-            JOIN changed USING ({identityColumns})
-            GROUP BY item.payload
-        )
-        SELECT (SELECT count(*) FROM changed), (SELECT count(sent) FROM announced)
-        """;
-
-    private static string UpsertWithoutAnnouncing(string insert) => $"""
-        WITH changed AS (
-        {insert}
-        )
-        SELECT count(*) FROM changed
+    // Delivered by PostgreSQL when (and only if) the transaction commits.
+    private const string Notify = """
+        SELECT pg_notify(@channel, payload) FROM unnest(@payloads::text[]) AS payload
         """;
 
     public async Task<AggregateWriteResult> WriteAsync(IReadOnlyCollection<AggregateRecord> records, CancellationToken cancellationToken)
@@ -111,30 +86,46 @@ internal sealed class PostgresAggregateWriter(NpgsqlDataSource dataSource, bool 
             batch.BatchCommands.Add(WindowsCommand(windows));
         }
 
-        var totalsChanged = 0;
-        var windowsChanged = 0;
+        var changed = new List<AggregateRecord>();
         await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
         {
             if (totals.Count > 0)
             {
-                totalsChanged = await ChangedAsync(reader, cancellationToken);
+                var byKey = totals.ToDictionary(record => record.Key, StringComparer.Ordinal);
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    changed.Add(byKey[reader.GetString(0)]);
+                }
+
                 await reader.NextResultAsync(cancellationToken);
             }
 
             if (windows.Count > 0)
             {
-                windowsChanged = await ChangedAsync(reader, cancellationToken);
+                var byId = windows.ToDictionary(record => record.Id);
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    changed.Add(byId[new AggregateId(reader.GetString(0), reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2))]);
+                }
             }
         }
 
-        await transaction.CommitAsync(cancellationToken);
-        return new AggregateWriteResult(totalsChanged, windowsChanged, records.Count - totalsChanged - windowsChanged);
-    }
+        if (changed.Count > 0 && announceChanges)
+        {
+            await using var notify = new NpgsqlCommand(Notify, connection, transaction);
+            notify.Parameters.Add(new NpgsqlParameter<string>("channel", NpgsqlDbType.Text) { TypedValue = AggregateChangeNotifications.Channel });
+            notify.Parameters.Add(new NpgsqlParameter<string[]>("payloads", NpgsqlDbType.Array | NpgsqlDbType.Text)
+            {
+                TypedValue = AggregateChangeNotifications.Payloads(changed),
+            });
+            await notify.ExecuteNonQueryAsync(cancellationToken);
+        }
 
-    private static async Task<int> ChangedAsync(NpgsqlDataReader reader, CancellationToken cancellationToken)
-    {
-        await reader.ReadAsync(cancellationToken);
-        return (int)reader.GetInt64(0);
+        await transaction.CommitAsync(cancellationToken);
+
+        var totalsChanged = changed.Count(record => record.Window == WindowNames.AllTime);
+        var windowsChanged = changed.Count - totalsChanged;
+        return new AggregateWriteResult(totalsChanged, windowsChanged, records.Count - changed.Count);
     }
 
     /// <summary>
@@ -176,9 +167,9 @@ internal sealed class PostgresAggregateWriter(NpgsqlDataSource dataSource, bool 
         return (totals, windows);
     }
 
-    private NpgsqlBatchCommand TotalsCommand(List<AggregateRecord> rows)
+    private static NpgsqlBatchCommand TotalsCommand(List<AggregateRecord> rows)
     {
-        var command = Command(announceChanges ? UpsertTotals : UpsertTotalsQuietly, rows);
+        var command = new NpgsqlBatchCommand(UpsertTotals);
         command.Parameters.Add(Array("key", NpgsqlDbType.Text, rows, r => r.Key));
         command.Parameters.Add(Array("count", NpgsqlDbType.Bigint, rows, r => r.Count));
         command.Parameters.Add(Array("sum", NpgsqlDbType.Double, rows, r => r.Sum));
@@ -190,9 +181,9 @@ internal sealed class PostgresAggregateWriter(NpgsqlDataSource dataSource, bool 
         return command;
     }
 
-    private NpgsqlBatchCommand WindowsCommand(List<AggregateRecord> rows)
+    private static NpgsqlBatchCommand WindowsCommand(List<AggregateRecord> rows)
     {
-        var command = Command(announceChanges ? UpsertWindows : UpsertWindowsQuietly, rows);
+        var command = new NpgsqlBatchCommand(UpsertWindows);
         command.Parameters.Add(Array("key", NpgsqlDbType.Text, rows, r => r.Key));
         command.Parameters.Add(Array("window_size", NpgsqlDbType.Text, rows, r => r.Window));
         command.Parameters.Add(Array("window_start", NpgsqlDbType.TimestampTz, rows, r => r.WindowStart.UtcDateTime));
@@ -205,21 +196,6 @@ internal sealed class PostgresAggregateWriter(NpgsqlDataSource dataSource, bool 
         command.Parameters.Add(Array("final", NpgsqlDbType.Boolean, rows, r => r.Final));
         command.Parameters.Add(Array("version", NpgsqlDbType.Bigint, rows, r => r.Version));
         command.Parameters.Add(Array("updated_at", NpgsqlDbType.TimestampTz, rows, r => r.UpdatedAt.UtcDateTime));
-        return command;
-    }
-
-    /// <summary>A statement with, when it announces, the rows' notification items.</summary>
-    private NpgsqlBatchCommand Command(string sql, List<AggregateRecord> rows)
-    {
-        var command = new NpgsqlBatchCommand(sql);
-        if (announceChanges)
-        {
-            var packed = AggregateChangeNotifications.Pack(rows);
-            command.Parameters.Add(new NpgsqlParameter<string>("channel", NpgsqlDbType.Text) { TypedValue = AggregateChangeNotifications.Channel });
-            command.Parameters.Add(new NpgsqlParameter<string[]>("items", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = packed.Items });
-            command.Parameters.Add(new NpgsqlParameter<int[]>("payloads", NpgsqlDbType.Array | NpgsqlDbType.Integer) { TypedValue = packed.Payloads });
-        }
-
         return command;
     }
 

