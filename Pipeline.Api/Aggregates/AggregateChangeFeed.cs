@@ -62,12 +62,7 @@ public sealed partial class AggregateChangeFeed(NpgsqlDataSource dataSource, IOp
                 return null;
             }
 
-            // A slow client loses its oldest pending changes rather than holding up anyone else.
-            subscription = new Subscription(this, key, caller, Channel.CreateBounded<string>(new BoundedChannelOptions(settings.QueueCapacity)
-            {
-                FullMode = BoundedChannelFullMode.DropOldest,
-                SingleReader = true,
-            }));
+            subscription = new Subscription(this, key, caller, settings.QueueCapacity);
             _subscriptions.TryAdd(subscription, 0);
         }
 
@@ -221,6 +216,13 @@ public sealed partial class AggregateChangeFeed(NpgsqlDataSource dataSource, IOp
                 changeReady = null;
                 while (reader.TryRead(out var change))
                 {
+                    if (subscription.TakeDropped() is > 0 and var dropped)
+                    {
+                        // Before the changes that came after them: the client re-reads what it follows.
+                        LogChangesDropped(logger, dropped, subscription.Key ?? "(every key)");
+                        yield return new SseItem<string>(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{{\"dropped\":{dropped}}}"), "dropped");
+                    }
+
                     yield return new SseItem<string>(change, "aggregate");
                 }
             }
@@ -233,16 +235,37 @@ public sealed partial class AggregateChangeFeed(NpgsqlDataSource dataSource, IOp
 
     private static SseItem<string> Heartbeat() => new(DateTimeOffset.UtcNow.ToString("O", System.Globalization.CultureInfo.InvariantCulture), "heartbeat");
 
-    // A class, not a record: two streams of one caller and key are two subscriptions.
-    private sealed class Subscription(AggregateChangeFeed feed, string? key, string caller, Channel<string> changes) : IDisposable
+    /// <summary>
+    /// One open stream's queue. A client that falls more than its capacity behind loses its oldest
+    /// pending changes rather than hold up anyone else, and is told how many with a <c>dropped</c>
+    /// event before the next change it gets. A class, not a record: two streams of one caller and
+    /// key are two subscriptions.
+    /// </summary>
+    private sealed class Subscription : IDisposable
     {
-        public string? Key => key;
+        private readonly AggregateChangeFeed _feed;
+        private int _dropped;
 
-        public string Caller => caller;
+        public Subscription(AggregateChangeFeed feed, string? key, string caller, int capacity)
+        {
+            _feed = feed;
+            Key = key;
+            Caller = caller;
+            Changes = Channel.CreateBounded<string>(
+                new BoundedChannelOptions(capacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true },
+                _ => Interlocked.Increment(ref _dropped));
+        }
 
-        public Channel<string> Changes => changes;
+        public string? Key { get; }
 
-        public void Dispose() => feed._subscriptions.TryRemove(this, out _);
+        public string Caller { get; }
+
+        public Channel<string> Changes { get; }
+
+        /// <summary>How many changes were dropped since the last call.</summary>
+        public int TakeDropped() => Interlocked.Exchange(ref _dropped, 0);
+
+        public void Dispose() => _feed._subscriptions.TryRemove(this, out _);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Listening for aggregate changes on channel {Channel}.")]
@@ -250,6 +273,9 @@ public sealed partial class AggregateChangeFeed(NpgsqlDataSource dataSource, IOp
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Listening for aggregate changes failed; trying again in {Delay}.")]
     private static partial void LogListenFailed(ILogger logger, Exception exception, TimeSpan delay);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A change stream of {Key} fell more than Api:Streams:QueueCapacity changes behind and lost its {Dropped} oldest; it is told so with a 'dropped' event.")]
+    private static partial void LogChangesDropped(ILogger logger, int dropped, string key);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "An aggregate change notification could not be read; skipped.")]
     private static partial void LogUnreadableNotification(ILogger logger, Exception exception);

@@ -20,9 +20,13 @@ public sealed class ChangeStreamOptions
     /// <summary>Open streams in all, whatever the key.</summary>
     public int MaxOpen { get; set; } = 100;
 
-    /// <summary>Changes queued for one slow client before its oldest are dropped.</summary>
+    /// <summary>
+    /// Changes queued for one client before its oldest are dropped (and the client told). One
+    /// sink commit announces up to a batch of changes at once (Sink:BatchSize, 1,000), so the
+    /// default holds a few commits' worth for a client that reads as fast as they come.
+    /// </summary>
     [SettingRange(1, 65_536, ErrorMessage = "Api:Streams:QueueCapacity must be between 1 and 65536.")]
-    public int QueueCapacity { get; set; } = 256;
+    public int QueueCapacity { get; set; } = 4096;
 
     /// <summary>What a refused stream is told to wait before trying again.</summary>
     [SettingRange(1, 3600, ErrorMessage = "Api:Streams:RetryAfterSeconds must be between 1 and 3600.")]

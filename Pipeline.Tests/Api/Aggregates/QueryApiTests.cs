@@ -1,4 +1,5 @@
 using System.Net.ServerSentEvents;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Pipeline.Api.Aggregates;
 using static Pipeline.Tests.Api.Aggregates.QueryData;
@@ -184,6 +185,55 @@ public sealed class QueryApiTests(QueryApiFixture fixture) : IClassFixture<Query
         Assert.Equal(
             new AggregateChange("q-stream", "1m", fresh.WindowStart, fresh.WindowEnd, 4, fresh.Sum, fresh.Min, fresh.Max, fresh.Mean, fresh.Final, 3, fresh.UpdatedAt),
             pushed);
+    }
+
+    [Fact]
+    public async Task AStreamThatFallsBehindIsToldHowManyChangesItLostAndKeepsTheNewest()
+    {
+        await using var api = fixture.Api.WithWebHostBuilder(host => host.UseSetting("Api:Streams:QueueCapacity", "2"));
+        using var client = api.CreateClient();
+        client.DefaultRequestHeaders.Add("X-Api-Key", QueryApiFixture.ApiKey);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/aggregates/stream?key=q-burst");
+        using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+        await using var body = await response.Content.ReadAsStreamAsync(timeout.Token);
+        await using var events = SseParser.Create(body).EnumerateAsync(timeout.Token).GetAsyncEnumerator(timeout.Token);
+        Assert.True(await events.MoveNextAsync());
+        Assert.Equal("heartbeat", events.Current.EventType);
+
+        // One notification of 200 changes: the fan-out queues them far faster than any client reads.
+        var burst = Enumerable.Range(1, 200).Select(version => Window("q-burst", "1m", Start, count: version, version: version)).ToList();
+        await using (var connection = await fixture.Database.OpenConnectionAsync(timeout.Token))
+        {
+            foreach (var payload in AggregateChangeNotifications.Payloads(burst))
+            {
+                await using var notify = new NpgsqlCommand("SELECT pg_notify(@channel, @payload)", connection);
+                notify.Parameters.AddWithValue("channel", AggregateChangeNotifications.Channel);
+                notify.Parameters.AddWithValue("payload", payload);
+                await notify.ExecuteNonQueryAsync(timeout.Token);
+            }
+        }
+
+        var received = new List<AggregateChange>();
+        var dropped = 0;
+        while (received.Count + dropped < burst.Count && await events.MoveNextAsync())
+        {
+            switch (events.Current.EventType)
+            {
+                case "aggregate":
+                    received.Add(JsonSerializer.Deserialize<AggregateChange>(events.Current.Data, JsonSerializerOptions.Web)!);
+                    break;
+                case "dropped":
+                    Assert.DoesNotContain(received, change => change.Version == 200); // told before the changes after the gap
+                    dropped += JsonDocument.Parse(events.Current.Data).RootElement.GetProperty("dropped").GetInt32();
+                    break;
+            }
+        }
+
+        Assert.Equal(burst.Count, received.Count + dropped);
+        Assert.InRange(dropped, 1, burst.Count - 1);
+        Assert.Equal(200, received[^1].Version);
+        Assert.Equal(received.OrderBy(change => change.Version).Select(change => change.Version), received.Select(change => change.Version));
     }
 
     [Fact]
