@@ -26,7 +26,7 @@ internal static class StreamConfiguration
     {
         var sessionTimeout = Parse(options.SessionTimeout);
         var exactlyOnce = options.Guarantee == ProcessingGuaranteeSetting.ExactlyOnce;
-        var config = new StreamConfig
+        var config = new PipelineStreamConfig
         {
             ApplicationId = options.ApplicationId,
             ClientId = $"{options.ApplicationId}-{Environment.MachineName}-{Environment.ProcessId}",
