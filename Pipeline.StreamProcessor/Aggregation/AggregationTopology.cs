@@ -21,11 +21,12 @@ internal static class AggregationTopology
     {
         var builder = new StreamBuilder();
 
-        var eventIds = Stores.KeyValueStoreBuilder(Supplier(StreamProcessorTopology.EventIdsStore, stateStore), new StringSerDes(), new ByteArraySerDes())
-            .WithCachingDisabled();
+        var eventIds = new ProcessorStoreBuilder(
+            Stores.KeyValueStoreBuilder(Supplier(StreamProcessorTopology.EventIdsStore, stateStore), new StringSerDes(), new ByteArraySerDes())
+                .WithCachingDisabled());
         builder.AddStateStore(eventIds);
 
-        var aggregates = new AggregateStoreBuilder(
+        var aggregates = new ProcessorStoreBuilder(
             Stores.KeyValueStoreBuilder(Supplier(StreamProcessorTopology.AggregatesStore, stateStore), new StringSerDes(), new ByteArraySerDes())
                 .WithCachingDisabled());
 

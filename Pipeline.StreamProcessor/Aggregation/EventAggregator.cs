@@ -68,7 +68,8 @@ internal sealed partial class EventAggregator : ITransformer<SourceKey, byte[], 
     private readonly AggregatorBlueprint? _blueprint;
 
     private ProcessorContext<byte[], ProcessorOutput> _context = null!;
-    private AggregateStore _store = null!;
+    private ProcessorStore _store = null!;
+    private ProcessorStore _idStore = null!;
     private TaskLifecycle _lifecycle = null!;
     private KeyStates _keys = null!;
     private EventIdRegistry _eventIds = null!;
@@ -96,15 +97,17 @@ internal sealed partial class EventAggregator : ITransformer<SourceKey, byte[], 
     public void Init(ProcessorContext<byte[], ProcessorOutput> context)
     {
         _context = context;
-        _store = (AggregateStore)context.GetStateStore(StreamProcessorTopology.AggregatesStore);
+        _store = (ProcessorStore)context.GetStateStore(StreamProcessorTopology.AggregatesStore);
         _lifecycle = TaskLifecycle.Of(context);
         _keys = new KeyStates(_store);
-        _eventIds = new EventIdRegistry((IKeyValueStore<string, byte[]>)context.GetStateStore(StreamProcessorTopology.EventIdsStore), Settings.DedupeWindow,
+        _idStore = (ProcessorStore)context.GetStateStore(StreamProcessorTopology.EventIdsStore);
+        _eventIds = new EventIdRegistry(_idStore.Records, Settings.DedupeWindow,
             Blueprint.Dedupe, context.Id.ToString());
         _clock = new StreamClock(Settings.MaxEventLead);
         _windows = new WindowCloser(Settings.Grace);
         _updates = new UpdateEmitter(context, Metrics, Blueprint.Format);
         _store.OnFlush(ThreadCommit.WriteAll);
+        _idStore.OnFlush(ThreadCommit.WriteAll);
         ThreadCommit.Join(this);
         context.Schedule(Settings.PunctuationInterval, PunctuationType.PROCESSING_TIME, Punctuate);
     }
@@ -155,6 +158,7 @@ internal sealed partial class EventAggregator : ITransformer<SourceKey, byte[], 
     {
         _eventIds?.Release();
         _store?.OnFlush(null);
+        _idStore?.OnFlush(null);
         ThreadCommit.Leave(this);
     }
 
@@ -212,6 +216,7 @@ internal sealed partial class EventAggregator : ITransformer<SourceKey, byte[], 
     internal void WriteChanges()
     {
         _keys.WriteChanged(_updates.Capture);
+        _eventIds.WriteRemembered();
         if (_clock.Changed)
         {
             _store.Records.Put(StreamTimeRecord, StateCodec.WriteLong(_clock.StreamTime));

@@ -4,7 +4,7 @@ namespace Pipeline.StreamProcessor.Aggregation;
 /// The key states of one task: read from the aggregates store on first use, cached (clean ones up
 /// to <see cref="MaxCachedKeys"/>), and written back once per key and commit, not once per event.
 /// </summary>
-internal sealed class KeyStates(AggregateStore store)
+internal sealed class KeyStates(ProcessorStore store)
 {
     /// <summary>Holds at most this many clean key states in memory; beyond it they are read back from the store.</summary>
     internal const int MaxCachedKeys = 100_000;

@@ -91,7 +91,11 @@ internal static class StateCodec
         return state;
     }
 
-    /// <summary>An event id's first sighting: its source offset and the partition's stream time then.</summary>
+    /// <summary>
+    /// An event id's first sighting as the event-ids store held it before it held the ids of a
+    /// commit together: its source offset and the partition's stream time then. Still read, so a
+    /// processor restores what an older one wrote.
+    /// </summary>
     public static byte[] WriteEventId(long offset, long timestampMs)
     {
         Span<byte> scratch = stackalloc byte[20];
@@ -106,6 +110,46 @@ internal static class StateCodec
         var offset = (long)ReadVarint(bytes, ref position);
         var timestamp = (long)ReadVarint(bytes, ref position);
         return (offset, timestamp);
+    }
+
+    /// <summary>
+    /// A record of the event-ids store: the ids first seen since the previous one (from
+    /// <paramref name="from"/> on), in the order they were seen.
+    /// </summary>
+    public static byte[] WriteEventIds(IReadOnlyList<RememberedId> ids, int from)
+    {
+        using var buffer = new MemoryStream(16 + (ids.Count - from) * 64);
+        using var writer = new BinaryWriter(buffer);
+        writer.Write(FormatVersion);
+        writer.Write7BitEncodedInt(ids.Count - from);
+        for (var i = from; i < ids.Count; i++)
+        {
+            writer.Write(ids[i].Id);
+            writer.Write7BitEncodedInt64(ids[i].Offset);
+            writer.Write7BitEncodedInt64(ids[i].SeenMs);
+        }
+
+        writer.Flush();
+        return buffer.ToArray();
+    }
+
+    public static List<RememberedId> ReadEventIds(byte[] bytes)
+    {
+        using var reader = new BinaryReader(new MemoryStream(bytes, writable: false));
+        var format = reader.ReadByte();
+        if (format != FormatVersion)
+        {
+            throw new InvalidDataException($"Unknown event ids format {format}.");
+        }
+
+        var count = reader.Read7BitEncodedInt();
+        var ids = new List<RememberedId>(count);
+        for (var i = 0; i < count; i++)
+        {
+            ids.Add(new RememberedId(reader.ReadString(), reader.Read7BitEncodedInt64(), reader.Read7BitEncodedInt64()));
+        }
+
+        return ids;
     }
 
     public static byte[] WriteLong(long value) => BitConverter.GetBytes(value);

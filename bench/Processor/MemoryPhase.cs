@@ -33,7 +33,7 @@ internal static class MemoryPhase
         var withIds = Measure();
 
         var keyStore = new StringKeyStore("aggregates");
-        var keys = new KeyStates(new AggregateStore(keyStore));
+        var keys = new KeyStates(new ProcessorStore(keyStore));
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         for (var i = 0; i < count; i++)
         {
