@@ -52,4 +52,14 @@ public sealed class StateCodecTests
         Assert.Equal((1234567890123L, 1_700_000_000_000L), StateCodec.ReadEventId(StateCodec.WriteEventId(1234567890123, 1_700_000_000_000)));
         Assert.Equal((0L, 0L), StateCodec.ReadEventId(StateCodec.WriteEventId(0, 0)));
     }
+
+    [Fact]
+    public void TheEventIdsOfACommitReadBackAsTheyWereWrittenFromTheFirstNotForgotten()
+    {
+        RememberedId[] ids = [new("7:sensor-1id-ä", 0, 0), new("7:sensor-1id-2", 1234567890123, 1_700_000_000_000), new("3:k-9x", 5, 6)];
+
+        Assert.Equal(ids, StateCodec.ReadEventIds(StateCodec.WriteEventIds(ids, 0)));
+        Assert.Equal(ids[1..], StateCodec.ReadEventIds(StateCodec.WriteEventIds(ids, 1)));
+        Assert.Empty(StateCodec.ReadEventIds(StateCodec.WriteEventIds(ids, 3)));
+    }
 }

@@ -28,7 +28,13 @@ internal static class MemoryPhase
         {
             // Ids as the API's clients send them (a GUID's 32 hex digits) under keys like sensor-123.
             registry.IsDuplicate($"sensor-{i % 1000}", Guid.NewGuid().ToString("N"), i, streamTime + i / 10);
+            if (i % 10_000 == 9_999)
+            {
+                registry.WriteRemembered(); // as at a commit
+            }
         }
+
+        registry.WriteRemembered();
 
         var withIds = Measure();
 
