@@ -39,7 +39,7 @@ public sealed class AggregationOptions
     /// The most event ids one processor instance remembers at once, over all its tasks: the memory
     /// bound of dedupe. Past it the oldest are forgotten early, which shortens the effective dedupe
     /// window (logged at Warning, counted, and reported Degraded in health). 0 means no bound. The
-    /// default holds one hour at 1,000 events/s, about 1.2 GiB at the 316 bytes an id that
+    /// default holds one hour at 1,000 events/s, about 1.3 GiB at the 347 bytes an id that
     /// bench/Processor measured.
     /// </summary>
     [SettingRange(0, 1_000_000_000, ErrorMessage = "Aggregation:DedupeMaxIds must be 0 (no bound) or a count of event ids up to 1000000000.")]
