@@ -56,7 +56,7 @@ public sealed class BurstPastRetentionTests(Xunit.Abstractions.ITestOutputHelper
             var outcome = await load.Outcome;
             output.WriteLine($"Round {round}:\n{load.Output}");
 
-            Assert.True(outcome.ExitCode == LoadCommand.Success, logs + "\n--- the load generator ---\n" + load.Output); // its verdict last: CI shows a failure's tail
+            Assert.True(outcome.ExitCode == LoadCommand.Success, load.FailureReport(logs));
             Assert.Equal(BurstKeys, outcome.Verification!.KeysChecked);
             Assert.Contains("503: ", load.Output); // the API held the burst back (backlog-full)
             var kept = overflowing.Where(topic => !LogStarts(bootstrapServers!, topic).Any(start => start > 0)).ToList();

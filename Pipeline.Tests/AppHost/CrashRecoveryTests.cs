@@ -54,7 +54,7 @@ public sealed class CrashRecoveryTests(PipelineAppFixture fixture)
         var outcome = await load.Outcome;
 
         Assert.Equal(Kills, killed.Distinct().Count());
-        Assert.True(outcome.ExitCode == LoadCommand.Success, logs + "\n--- the load generator ---\n" + load.Output); // its verdict last: CI shows a failure's tail
+        Assert.True(outcome.ExitCode == LoadCommand.Success, load.FailureReport(logs));
         Assert.Equal(50, outcome.Verification!.KeysChecked);
     }
 }

@@ -43,7 +43,7 @@ public sealed class DatabaseOutageTests(PipelineAppFixture fixture)
 
         var outcome = await load.Outcome;
 
-        Assert.True(outcome.ExitCode == LoadCommand.Success, logs + "\n--- the load generator ---\n" + load.Output); // its verdict last: CI shows a failure's tail
+        Assert.True(outcome.ExitCode == LoadCommand.Success, load.FailureReport(logs));
         Assert.Equal(40, outcome.Verification!.KeysChecked);
     }
 }

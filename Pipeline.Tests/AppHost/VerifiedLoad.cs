@@ -25,6 +25,9 @@ internal sealed class VerifiedLoad
     /// <summary>What the load generator printed: its summary and any mismatches.</summary>
     public string Output => _output.ToString();
 
+    /// <summary>What a failed assertion shows: the services' last lines, then the load generator's verdict last, where CI's tail of a failure shows it.</summary>
+    public string FailureReport(ResourceLogTail logs) => $"{logs}\n--- the load generator ---\n{Output}";
+
     /// <summary>Starts a load with options of its own.</summary>
     public static VerifiedLoad Start(LoadOptions options) => new(options);
 
