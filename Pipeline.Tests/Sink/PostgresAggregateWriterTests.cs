@@ -120,7 +120,7 @@ public sealed class PostgresAggregateWriterTests(SinkDatabase database) : IClass
         }
 
         await listener.WaitAsync(TimeSpan.FromMilliseconds(300));
-        var changes = payloads.SelectMany(payload => PipelineJson.Deserialize<AggregateRecord[]>(System.Text.Encoding.UTF8.GetBytes(payload))).ToList();
+        var changes = payloads.SelectMany(AggregateChangeNotifications.Read).ToList();
         Assert.Equal(2, changes.Count);
         Assert.Contains(Totals("notify-a", 2), changes);
         Assert.Contains(Window("notify-a", 3, 2), changes);
@@ -135,7 +135,7 @@ public sealed class PostgresAggregateWriterTests(SinkDatabase database) : IClass
 
         Assert.InRange(payloads.Length, 2, 300);
         Assert.All(payloads, payload => Assert.InRange(System.Text.Encoding.UTF8.GetByteCount(payload), 1, 7999));
-        Assert.Equal(changes, payloads.SelectMany(payload => PipelineJson.Deserialize<AggregateRecord[]>(System.Text.Encoding.UTF8.GetBytes(payload))));
+        Assert.Equal(changes, payloads.SelectMany(AggregateChangeNotifications.Read));
         await using var connection = await database.DataSource.OpenConnectionAsync();
         foreach (var payload in payloads)
         {

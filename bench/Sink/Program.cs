@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -381,11 +380,10 @@ internal static class Freshness
         listener.Notification += (_, notification) =>
         {
             var now = Stopwatch.GetTimestamp();
-            using var changes = JsonDocument.Parse(notification.Payload);
-            foreach (var change in changes.RootElement.EnumerateArray())
+            foreach (var change in AggregateChangeNotifications.Read(notification.Payload))
             {
-                var version = change.GetProperty("version").GetInt64();
-                if (sent.TryGetValue(change.GetProperty("key").GetString()!, out var versions))
+                var version = change.Version;
+                if (sent.TryGetValue(change.Key, out var versions))
                 {
                     while (versions.TryPeek(out var oldest) && oldest.Version <= version && versions.TryDequeue(out var seen) && seen.Version == oldest.Version)
                     {
