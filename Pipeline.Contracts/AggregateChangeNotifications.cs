@@ -13,7 +13,8 @@ namespace Pipeline.Contracts;
 /// <c>[key, window, windowStart, windowEnd|null, count, sum, min, max, mean, final, version, updatedAt]</c>.
 /// Positions instead of names halve what PostgreSQL copies into its notification queue per
 /// change; the channel is internal, and the API turns each change back into the named
-/// <see cref="AggregateRecord"/> shape it streams.
+/// <see cref="AggregateRecord"/> shape it streams. A change announced as that named JSON (by a
+/// sink older than this format) is read too, so the API can be upgraded before the sink.
 /// </summary>
 public static class AggregateChangeNotifications
 {
@@ -115,6 +116,12 @@ public static class AggregateChangeNotifications
 
     private static AggregateRecord ReadChange(JsonElement change)
     {
+        if (change.ValueKind == JsonValueKind.Object)
+        {
+            // A sink from before 2026-12-02 announced the named JSON: an API upgraded first still reads it.
+            return change.Deserialize(PipelineJsonContext.Default.AggregateRecord) ?? throw new JsonException("A change cannot be null.");
+        }
+
         if (change.ValueKind != JsonValueKind.Array || change.GetArrayLength() != Fields)
         {
             throw new JsonException($"A change is an array of {Fields} fields.");

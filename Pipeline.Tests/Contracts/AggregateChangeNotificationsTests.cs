@@ -34,9 +34,19 @@ public sealed class AggregateChangeNotificationsTests
         Assert.InRange(announced, 1, named * 0.6);
     }
 
+    [Fact]
+    public void AChangeAnnouncedAsNamedJsonByAnOlderSinkIsReadToo()
+    {
+        var change = new AggregateRecord("k", "1h", Start, Start.AddHours(1), 2, 3, 1, 2, 1.5, false, 7, Start.AddSeconds(1));
+        var named = $"[{Encoding.UTF8.GetString(PipelineJson.Serialize(change))}]";
+
+        Assert.Equal([change], AggregateChangeNotifications.Read(named));
+    }
+
     [Theory]
     [InlineData("{}")]
     [InlineData("[{\"key\":\"k\"}]")]
+    [InlineData("[null]")]
     [InlineData("[[\"k\",\"1m\",0,null,1,1,1,1,1,false,1]]")]
     [InlineData("[[null,\"1m\",0,null,1,1,1,1,1,false,1,0]]")]
     [InlineData("[[\"k\",\"1m\",\"soon\",null,1,1,1,1,1,false,1,0]]")]
