@@ -36,6 +36,9 @@ if (positional.Length > 0 && positional[0] == "--growth")
     Console.WriteLine($"{Environment.ProcessorCount} cores, .NET {Environment.Version}; {growthEvents:N0} events over each of {string.Join(", ", sizes.Select(size => size.ToString("N0", CultureInfo.InvariantCulture)))} keys");
     var growth = new BenchmarkResult("growth");
     growth.Describe("librdkafka", Library.VersionString);
+    // Warmed up first, as the throughput run is, so that the first size is not the one that pays for the JIT.
+    var warmupRate = GrowthPhase.Run(60_000, sizes[0]);
+    Console.WriteLine($"  warm-up, not measured: 60,000 events over {sizes[0]:N0} keys, {warmupRate:N0} events/s");
     double? smallest = null;
     foreach (var size in sizes)
     {
@@ -56,8 +59,36 @@ if (positional.Length > 0 && positional[0] == "--growth")
     return 0;
 }
 
+// --warmup N: events run through the raw loop and the processor first, on a broker of their
+// own, and not measured. A run of a few seconds otherwise measures the JIT: perf showed a third
+// of the stream thread's samples in not-yet-optimized code and the JIT's thread taking a sixth
+// of the machine, which a service that runs for hours pays once.
+var warmupIndex = Array.IndexOf(positional, "--warmup");
+var warmupCount = 60_000;
+if (warmupIndex >= 0)
+{
+    warmupCount = int.Parse(positional[warmupIndex + 1], CultureInfo.InvariantCulture);
+    positional = [.. positional.Take(warmupIndex), .. positional.Skip(warmupIndex + 2)];
+}
+
 var eventCount = positional.Length > 0 ? int.Parse(positional[0], CultureInfo.InvariantCulture) : 150_000;
 var keyCount = positional.Length > 1 ? int.Parse(positional[1], CultureInfo.InvariantCulture) : 1_000;
+
+if (warmupCount > 0)
+{
+    var warming = Stopwatch.StartNew();
+    using var warmupBroker = LocalKafkaBroker.Start();
+    foreach (var topic in Topics.All.Append(RawOutput).Concat(StreamProcessorTopology.InternalTopics(ApplicationId)))
+    {
+        warmupBroker.CreateTopic(topic, Partitions);
+    }
+
+    var warmupUnique = ProduceEvents(warmupBroker.BootstrapServers, warmupCount, keyCount);
+    RunRawLoop(warmupBroker.BootstrapServers, warmupCount);
+    var warmed = RunProcessor(warmupBroker.BootstrapServers, warmupCount, warmupUnique, measureLatency: false);
+    Console.WriteLine($"Warm-up, not measured:     {warmupCount:N0} events through the raw loop and the processor on a broker of their own " +
+        $"({warming.Elapsed.TotalSeconds:F1} s; totals {(warmed.Exact ? "exact" : "MISMATCH")})");
+}
 
 using var broker = LocalKafkaBroker.Start();
 foreach (var topic in Topics.All.Append(RawOutput).Concat(StreamProcessorTopology.InternalTopics(ApplicationId)))
@@ -209,7 +240,7 @@ static (double Rate, TimeSpan Elapsed) RunRawLoop(string bootstrapServers, int c
     return (count / clock.Elapsed.TotalSeconds, clock.Elapsed);
 }
 
-static ProcessorRun RunProcessor(string bootstrapServers, int count, int unique)
+static ProcessorRun RunProcessor(string bootstrapServers, int count, int unique, bool measureLatency = true)
 {
     using var meter = new Meter(StreamProcessorTelemetry.Name);
     var metrics = new StreamProcessorMetrics(meter);
@@ -252,7 +283,7 @@ static ProcessorRun RunProcessor(string bootstrapServers, int count, int unique)
         }
     }
 
-    var latency = MeasureLatency(bootstrapServers, reader);
+    var latency = measureLatency ? MeasureLatency(bootstrapServers, reader) : new Latency(0, 0, 0, 0);
     return new ProcessorRun(count / clock.FirstToLast.TotalSeconds, clock.FirstToLast, emitted, Matches(allTime), latency);
 }
 
