@@ -133,7 +133,7 @@ static FormatRun Run(PipelineRecordFormat format, List<PipelineEvent> events)
         {
             var value = format.WriteEvent(pipelineEvent);
             eventBytes += value.Length;
-            producer.Produce(Topics.Events, new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(pipelineEvent.Key), Value = value, Timestamp = new Timestamp(pipelineEvent.Timestamp) });
+            BenchClients.ProduceEvent(producer, new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(pipelineEvent.Key), Value = value, Timestamp = new Timestamp(pipelineEvent.Timestamp) });
         }
 
         producer.Flush(TimeSpan.FromMinutes(1));

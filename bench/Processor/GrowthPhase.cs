@@ -61,23 +61,12 @@ internal static class GrowthPhase
             // Every key once before any key twice, in a shuffled order.
             var key = $"key-{(i < keys ? (int)((i * 2654435761L) % keys) : random.Next(keys))}";
             var next = new PipelineEvent(Guid.NewGuid().ToString("N"), key, random.Next(-1000, 1000) / 8.0, now.AddMilliseconds(random.Next(-60_000, 60_000)));
-            while (true)
+            BenchClients.ProduceEvent(producer, new Message<byte[], byte[]>
             {
-                try
-                {
-                    producer.Produce(Topics.Events, new Message<byte[], byte[]>
-                    {
-                        Key = Encoding.UTF8.GetBytes(next.Key),
-                        Value = PipelineJson.Serialize(next),
-                        Timestamp = new Timestamp(next.Timestamp),
-                    });
-                    break;
-                }
-                catch (ProduceException<byte[], byte[]> exception) when (exception.Error.Code == ErrorCode.Local_QueueFull)
-                {
-                    producer.Poll(TimeSpan.FromMilliseconds(10));
-                }
-            }
+                Key = Encoding.UTF8.GetBytes(next.Key),
+                Value = PipelineJson.Serialize(next),
+                Timestamp = new Timestamp(next.Timestamp),
+            });
         }
 
         producer.Flush(TimeSpan.FromMinutes(2));

@@ -161,7 +161,7 @@ static int ProduceEvents(string bootstrapServers, int count, int keys)
             ? sent[random.Next(sent.Count)]
             : new PipelineEvent(Guid.NewGuid().ToString("N"), $"key-{random.Next(keys)}", random.Next(-1000, 1000) / 8.0, now.AddMilliseconds(random.Next(-60_000, 60_000)));
         sent.Add(next);
-        producer.Produce(Topics.Events, new Message<byte[], byte[]>
+        BenchClients.ProduceEvent(producer, new Message<byte[], byte[]>
         {
             Key = Encoding.UTF8.GetBytes(next.Key),
             Value = PipelineJson.Serialize(next),

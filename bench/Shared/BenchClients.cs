@@ -15,6 +15,26 @@ internal static class BenchClients
             LingerMs = 20,
         }).Build();
 
+    /// <summary>
+    /// Produces an event, waiting while librdkafka's queue is full: a warmed-up benchmark hands
+    /// records over faster than the local broker takes them.
+    /// </summary>
+    public static void ProduceEvent(IProducer<byte[], byte[]> producer, Message<byte[], byte[]> message)
+    {
+        while (true)
+        {
+            try
+            {
+                producer.Produce(Pipeline.Contracts.Topics.Events, message);
+                return;
+            }
+            catch (ProduceException<byte[], byte[]> exception) when (exception.Error.Code == ErrorCode.Local_QueueFull)
+            {
+                producer.Poll(TimeSpan.FromMilliseconds(10));
+            }
+        }
+    }
+
     /// <summary>A reader of every aggregate from the start, committing nothing.</summary>
     public static IConsumer<byte[], byte[]> AggregatesReader(string bootstrapServers) =>
         new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
