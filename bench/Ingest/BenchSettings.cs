@@ -15,6 +15,7 @@ internal sealed record BenchSettings(
     int LingerMs,
     int QueryKeys,
     int QueryRequests,
+    int WarmupSeconds,
     TimeSpan ProduceTimeout)
 {
     public TimeSpan MaxDuration => TimeSpan.FromSeconds(MaxSeconds);
@@ -34,6 +35,7 @@ internal sealed record BenchSettings(
             ["linger-ms"] = -1, // the API's default
             ["query-keys"] = 1_000_000, // 0: no query phase
             ["query-requests"] = 2_000,
+            ["warmup-seconds"] = 15,
         };
         for (var i = 0; i + 1 < args.Length; i += 2)
         {
@@ -63,6 +65,7 @@ internal sealed record BenchSettings(
             values["linger-ms"] < 0 ? Pipeline.Api.Events.EventIngestExtensions.DefaultLingerMs : Math.Min(values["linger-ms"], 1000),
             values["query-keys"] <= 0 ? 0 : Math.Clamp(values["query-keys"], 2_000, 10_000_000),
             Math.Clamp(values["query-requests"], 100, 100_000),
+            Math.Clamp(values["warmup-seconds"], 0, 600),
             TimeSpan.FromSeconds(30));
     }
 }
