@@ -12,7 +12,8 @@ namespace Pipeline.Web.Live;
 /// Keeps one change stream (<c>GET /api/aggregates/stream</c>, all keys) open for the whole app
 /// and hands each change to <see cref="PipelineConnection"/>. A stream that fails, ends, or stays
 /// silent past <see cref="PipelineApiOptions.StreamSilenceLimit"/> is opened again with back-off.
-/// Changes are not replayed, so pages reload their figures whenever the page becomes live again.
+/// Changes are not replayed, so pages reload their figures whenever the page becomes live again,
+/// and when the API says (a <c>dropped</c> event) that it dropped changes the stream fell behind on.
 /// </summary>
 internal sealed partial class AggregateStreamWorker(
     IHttpClientFactory httpClients, PipelineConnection connection, IOptions<PipelineApiOptions> options, ILogger<AggregateStreamWorker> logger)
@@ -76,6 +77,11 @@ internal sealed partial class AggregateStreamWorker(
                 {
                     connection.Publish(change);
                 }
+                else if (item.EventType == "dropped" && JsonSerializer.Deserialize<DroppedChanges>(item.Data, Json) is { Dropped: > 0 } dropped)
+                {
+                    LogChangesDropped(logger, dropped.Dropped);
+                    connection.ChangesDropped(dropped.Dropped);
+                }
             }
         }
         catch (OperationCanceledException) when (silence.IsCancellationRequested && !stoppingToken.IsCancellationRequested)
@@ -90,9 +96,15 @@ internal sealed partial class AggregateStreamWorker(
         throw new PipelineUnavailableException("The change stream ended.");
     }
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The API dropped {Dropped} changes this app's stream fell behind on; the pages read their figures again.")]
+    private static partial void LogChangesDropped(ILogger logger, long dropped);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Change stream open.")]
     private static partial void LogStreamOpened(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Change stream lost ({Reason}); opening it again in {Delay}.")]
     private static partial void LogStreamLost(ILogger logger, string reason, TimeSpan delay);
 }
+
+/// <summary>The data of the change stream's <c>dropped</c> event.</summary>
+internal sealed record DroppedChanges(long Dropped);

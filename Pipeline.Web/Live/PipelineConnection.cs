@@ -29,9 +29,16 @@ public sealed class PipelineConnection(TimeProvider time)
     private string? _streamProblem = "Opening the change stream.";
     private string? _apiProblem = "Waiting for the API's status.";
     private bool _everLive;
+    private long _missedChanges;
 
     /// <summary>Raised, on the thread that read it, for every change from the stream.</summary>
     public event Action<AggregateChange>? ChangeReceived;
+
+    /// <summary>
+    /// Raised, on the thread that read it, when the API dropped changes this app's stream fell
+    /// behind on: the figures pages hold may be stale, and they read them again.
+    /// </summary>
+    public event Action? ChangesMissed;
 
     /// <summary>Raised when <see cref="State"/>, <see cref="Status"/> or the freshness figures change.</summary>
     public event Action? Changed;
@@ -59,6 +66,9 @@ public sealed class PipelineConnection(TimeProvider time)
     /// <summary>How many times the page went from reconnecting back to live.</summary>
     public int Reconnections { get; private set; }
 
+    /// <summary>How many changes the API dropped from this app's stream since it started.</summary>
+    public long MissedChanges => Interlocked.Read(ref _missedChanges);
+
     public void StreamOpened() => Update(() => (_streamOpen, _streamProblem) = (true, null));
 
     public void StreamLost(string reason) => Update(() => (_streamOpen, _streamProblem) = (false, reason));
@@ -77,6 +87,14 @@ public sealed class PipelineConnection(TimeProvider time)
         LastChangeAt = now;
         LastChangeDelay = now - change.UpdatedAt;
         ChangeReceived?.Invoke(change);
+    }
+
+    /// <summary>The API's <c>dropped</c> event: it lost <paramref name="count"/> changes for this stream.</summary>
+    public void ChangesDropped(long count)
+    {
+        Interlocked.Add(ref _missedChanges, count);
+        ChangesMissed?.Invoke();
+        Changed?.Invoke();
     }
 
     private void Update(Action change)
