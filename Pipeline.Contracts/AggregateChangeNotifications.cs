@@ -45,7 +45,7 @@ public static class AggregateChangeNotifications
             writer.Reset(item);
             Write(writer, change);
             writer.Flush();
-            if (chunk.WrittenCount > 0 && chunk.WrittenCount + item.WrittenCount + 1 > MaxPayloadBytes)
+            if (chunk.WrittenCount > 0 && chunk.WrittenCount + item.WrittenCount + 2 > MaxPayloadBytes) // a comma, the item, the closing bracket
             {
                 payloads.Add(Close(chunk));
             }

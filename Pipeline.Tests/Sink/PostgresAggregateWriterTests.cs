@@ -134,7 +134,7 @@ public sealed class PostgresAggregateWriterTests(SinkDatabase database) : IClass
         var payloads = AggregateChangeNotifications.Payloads(changes);
 
         Assert.InRange(payloads.Length, 2, 300);
-        Assert.All(payloads, payload => Assert.InRange(System.Text.Encoding.UTF8.GetByteCount(payload), 1, 7999));
+        Assert.All(payloads, payload => Assert.InRange(System.Text.Encoding.UTF8.GetByteCount(payload), 1, AggregateChangeNotifications.MaxPayloadBytes));
         Assert.Equal(changes, payloads.SelectMany(AggregateChangeNotifications.Read));
         await using var connection = await database.DataSource.OpenConnectionAsync();
         foreach (var payload in payloads)
