@@ -29,7 +29,7 @@ public sealed class CrashRecoveryTests(PipelineAppFixture fixture)
 
     private async Task KillInTurnDuringALoadAsync(params string[] resources)
     {
-        await using var logs = await ResourceLogTail.StartAsync(fixture.App, "stream-processor", "sink");
+        await using var logs = await ResourceLogTail.StartAsync(fixture.App, "api", "stream-processor", "sink");
         var load = VerifiedLoad.Start(fixture.App, "crash", rate: 1000, count: 60_000, keys: 50, seed: 5);
         await using var stored = await StoredProgress.StartAsync(fixture.App, load.Options.KeyPrefix);
 
@@ -37,7 +37,7 @@ public sealed class CrashRecoveryTests(PipelineAppFixture fixture)
         for (var kill = 0; kill < Kills; kill++)
         {
             // Each kill hits a service that is doing its work: the restarted one has stored again.
-            await stored.WaitUntilItMovesAsync(load.Outcome, logs);
+            await stored.WaitUntilItMovesAsync(load, logs);
             await Task.Delay(TimeSpan.FromSeconds(1));
             var resource = resources[kill % resources.Length];
             killed.Add(await ServiceProcess.KillNineAsync(fixture.App, resource, Executables[resource]));

@@ -15,11 +15,11 @@ public sealed class DatabaseOutageTests(PipelineAppFixture fixture)
     [Fact]
     public async Task AggregatesEqualTheTruthAfterTheDatabaseIsDownDuringALoad()
     {
-        await using var logs = await ResourceLogTail.StartAsync(fixture.App, "sink", "postgres");
+        await using var logs = await ResourceLogTail.StartAsync(fixture.App, "api", "stream-processor", "sink", "postgres");
         var load = VerifiedLoad.Start(fixture.App, "pgout", rate: 1000, count: 30_000, keys: 40, seed: 8);
         await using (var stored = await StoredProgress.StartAsync(fixture.App, load.Options.KeyPrefix))
         {
-            await stored.WaitUntilItMovesAsync(load.Outcome, logs);
+            await stored.WaitUntilItMovesAsync(load, logs);
         }
 
         var commands = fixture.App.Services.GetRequiredService<ResourceCommandService>();

@@ -21,20 +21,24 @@ internal sealed class StoredProgress : IAsyncDisposable
     public static async Task<StoredProgress> StartAsync(DistributedApplication app, string keyPrefix) =>
         new(NpgsqlDataSource.Create((await app.GetConnectionStringAsync("pipelinedb"))!), keyPrefix);
 
-    /// <summary>Returns once rows are stored after the call (the first time: once any are), or the load has ended.</summary>
-    public async Task WaitUntilItMovesAsync(Task load, ResourceLogTail logs)
+    /// <summary>
+    /// Returns once rows are stored after the call (the first time: once any are), or the load has
+    /// ended. A stall fails with the services' last lines and the load generator's account of what
+    /// the API answered it, so that a stall on CI says which stage held.
+    /// </summary>
+    public async Task WaitUntilItMovesAsync(VerifiedLoad load, ResourceLogTail logs)
     {
         var from = _started ? await ReadAsync() : 0;
         _started = true;
         var deadline = DateTime.UtcNow + MoveTimeout;
-        while (!load.IsCompleted)
+        while (!load.Outcome.IsCompleted)
         {
             if (await ReadAsync() > from)
             {
                 return;
             }
 
-            Assert.True(DateTime.UtcNow < deadline, $"Nothing was stored for {MoveTimeout.TotalSeconds} s.\n{logs}");
+            Assert.True(DateTime.UtcNow < deadline, $"Nothing was stored for {MoveTimeout.TotalSeconds} s.\n{load.FailureReport(logs)}");
             await Task.Delay(TimeSpan.FromMilliseconds(200));
         }
     }
