@@ -78,11 +78,7 @@ var warmupExact = true;
 if (warmupCount > 0)
 {
     var warming = Stopwatch.StartNew();
-    using var warmupBroker = LocalKafkaBroker.Start();
-    foreach (var topic in Topics.All.Append(RawOutput).Concat(StreamProcessorTopology.InternalTopics(ApplicationId)))
-    {
-        warmupBroker.CreateTopic(topic, Partitions);
-    }
+    using var warmupBroker = StartBroker();
 
     var warmupUnique = ProduceEvents(warmupBroker.BootstrapServers, warmupCount, keyCount);
     RunRawLoop(warmupBroker.BootstrapServers, warmupCount);
@@ -92,11 +88,7 @@ if (warmupCount > 0)
     warmupExact = warmed.Exact;
 }
 
-using var broker = LocalKafkaBroker.Start();
-foreach (var topic in Topics.All.Append(RawOutput).Concat(StreamProcessorTopology.InternalTopics(ApplicationId)))
-{
-    broker.CreateTopic(topic, Partitions);
-}
+using var broker = StartBroker();
 
 Console.WriteLine($"{Environment.ProcessorCount} cores, .NET {Environment.Version}, local broker {broker.BootstrapServers}, {Partitions} partitions per topic");
 var produced = Stopwatch.StartNew();
@@ -148,6 +140,18 @@ static int Memory(int count, string[] args)
 
     figures.WriteIfRequested(args, completed: true);
     return 0;
+}
+
+// A local broker with every topic the raw loop and the processor use, 8 partitions each.
+static LocalKafkaBroker StartBroker()
+{
+    var broker = LocalKafkaBroker.Start();
+    foreach (var topic in Topics.All.Append(RawOutput).Concat(StreamProcessorTopology.InternalTopics(ApplicationId)))
+    {
+        broker.CreateTopic(topic, Partitions);
+    }
+
+    return broker;
 }
 
 static int ProduceEvents(string bootstrapServers, int count, int keys)
