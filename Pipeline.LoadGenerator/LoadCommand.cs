@@ -7,7 +7,7 @@ namespace Pipeline.LoadGenerator;
 /// <summary>The command line: options, their defaults, and the run they start.</summary>
 internal static class LoadCommand
 {
-    /// <summary>Exit codes: 0 success, 1 verification failed, 2 bad usage or nothing accepted.</summary>
+    /// <summary>Exit codes: 0 success, 1 verification failed, 2 bad usage, nothing accepted, or a request held back past <c>--max-wait</c> (the run stops there).</summary>
     public const int Success = 0, VerificationFailed = 1, UsageOrRunFailed = 2;
 
     public static RootCommand Create(TextWriter output, TextWriter progressOutput, TimeProvider time)
@@ -26,7 +26,7 @@ internal static class LoadCommand
         var late = new Option<double>("--late") { Description = "Share of events stamped 3 hours in the past, after their windows closed.", DefaultValueFactory = _ => 0 };
         var verify = new Option<bool>("--verify") { Description = "After sending, compare every aggregate the API serves with what it accepted; exit 1 on any difference." };
         var settle = new Option<string>("--settle-timeout") { Description = "How long --verify waits for the pipeline to catch up.", DefaultValueFactory = _ => "60s" };
-        var maxWait = new Option<string>("--max-wait") { Description = "How long one request may be held back by the API (429 rate-limited, 503 backlog-full) before its events count as refused.", DefaultValueFactory = _ => "2m" };
+        var maxWait = new Option<string>("--max-wait") { Description = "How long one request may be held back by the API (429 rate-limited, 503 backlog-full); a request held back longer ends the run (exit code 2).", DefaultValueFactory = _ => "2m" };
         var windows = new Option<string>("--windows") { Description = "Window sizes the stream processor computes (its Aggregation:Windows).", DefaultValueFactory = _ => "1m,1h" };
         var json = new Option<bool>("--json") { Description = "Print the summary as JSON on standard output (progress stays on standard error)." };
         var seed = new Option<int?>("--seed") { Description = "Random seed, for a repeatable sequence of keys and values." };
@@ -112,7 +112,7 @@ internal static class LoadCommand
         var summary = new LoadSummary(options, statistics, truth, sendingTook, verification);
         await output.WriteLineAsync(options.Json ? JsonSerializer.Serialize(summary.ToJson(), new JsonSerializerOptions { WriteIndented = true }) : summary.ToText());
 
-        var exitCode = statistics.AcceptedEvents == 0 ? UsageOrRunFailed
+        var exitCode = statistics.AcceptedEvents == 0 || statistics.HeldBackPastMaxWait > 0 ? UsageOrRunFailed
             : verification is { Passed: false } ? VerificationFailed
             : Success;
         return new(exitCode, truth, verification);

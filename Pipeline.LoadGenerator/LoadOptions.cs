@@ -104,6 +104,6 @@ internal sealed record LoadOptions
 
     public int MaxAttempts { get; init; } = 5;
 
-    /// <summary>How long one request may be held back by the API (429, 503 backlog-full) before its events count as refused.</summary>
+    /// <summary>How long one request may be held back by the API (429, 503 backlog-full); a request held back longer ends the run.</summary>
     public TimeSpan MaxWait { get; init; } = TimeSpan.FromMinutes(2);
 }

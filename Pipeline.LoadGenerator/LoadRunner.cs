@@ -7,23 +7,27 @@ namespace Pipeline.LoadGenerator;
 /// the duration is reached, retrying what the API answered 429/503 (or did not answer) with
 /// the same ids, and records every accepted event in the <see cref="Truth"/>. A request the API
 /// held back whole (429, 503 backlog-full) is waited out, for up to <c>--max-wait</c>, without
-/// using up its attempts.
+/// using up its attempts. A request still held back after that ends the run: the pipeline is not
+/// keeping up, and waiting out every later request as long would make a run of N requests last
+/// N times <c>--max-wait</c> (the requests not sent are counted in <see cref="LoadStatistics.HeldBackPastMaxWait"/>).
 /// </summary>
 internal sealed class LoadRunner(LoadOptions options, IngestClient client, EventSource events, Truth truth, LoadStatistics statistics, TimeProvider time)
 {
     private long _batchesClaimed;
+    private CancellationTokenSource? _stop;
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         var stopwatch = Stopwatch.StartNew();
-        using var durationLimit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        _stop = stop;
         if (options.Duration is { } duration)
         {
-            durationLimit.CancelAfter(duration);
+            stop.CancelAfter(duration);
         }
 
         var workers = Enumerable.Range(0, options.Concurrency)
-            .Select(_ => Task.Run(() => SendUntilDoneAsync(stopwatch, durationLimit.Token), CancellationToken.None));
+            .Select(_ => Task.Run(() => SendUntilDoneAsync(stopwatch, stop.Token), CancellationToken.None));
         await Task.WhenAll(workers);
     }
 
@@ -95,7 +99,10 @@ internal sealed class LoadRunner(LoadOptions options, IngestClient client, Event
             {
                 if (heldBackFor >= options.MaxWait)
                 {
-                    return; // still held back: nothing of it is in Kafka
+                    // Still held back: nothing of it is in Kafka, and no later request is sent.
+                    statistics.GaveUpHeldBack(batch.Count, outcome);
+                    await _stop!.CancelAsync();
+                    return;
                 }
 
                 var wait = outcome.RetryAfter ?? TimeSpan.FromSeconds(1);

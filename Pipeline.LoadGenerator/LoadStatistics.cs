@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Collections.Concurrent;
 using HdrHistogram;
 
@@ -11,12 +12,20 @@ internal sealed class LoadStatistics
     private long _sentEvents;
     private long _acceptedEvents;
     private long _requests;
+    private long _heldBackPastMaxWait;
+    private string? _heldBackBy;
 
     public long SentEvents => Interlocked.Read(ref _sentEvents);
 
     public long AcceptedEvents => Interlocked.Read(ref _acceptedEvents);
 
     public long Requests => Interlocked.Read(ref _requests);
+
+    /// <summary>Events of requests the API still held back after <c>--max-wait</c>; the first such request ends the run.</summary>
+    public long HeldBackPastMaxWait => Interlocked.Read(ref _heldBackPastMaxWait);
+
+    /// <summary>What held the first such request back: its status and problem code, e.g. <c>503 backlog-full</c>.</summary>
+    public string? HeldBackBy => Volatile.Read(ref _heldBackBy);
 
     /// <summary>Requests by HTTP status (0: no answer).</summary>
     public IReadOnlyDictionary<int, long> ByStatus => _byStatus;
@@ -32,6 +41,12 @@ internal sealed class LoadStatistics
 
         _byStatus.AddOrUpdate(outcome.Status, 1, (_, count) => count + 1);
         _latency.RecordValue(Math.Max(1, outcome.Latency.Ticks / TimeSpan.TicksPerMicrosecond));
+    }
+
+    public void GaveUpHeldBack(int events, SendOutcome outcome)
+    {
+        Interlocked.Add(ref _heldBackPastMaxWait, events);
+        Interlocked.CompareExchange(ref _heldBackBy, outcome.Code is null ? outcome.Status.ToString(CultureInfo.InvariantCulture) : string.Create(CultureInfo.InvariantCulture, $"{outcome.Status} {outcome.Code}"), null);
     }
 
     public double LatencyMilliseconds(double percentile) =>

@@ -9,12 +9,19 @@ namespace Pipeline.Tests.AppHost;
 /// </summary>
 internal sealed class VerifiedLoad
 {
+    /// <summary>
+    /// The longest a load may take: its sending, a request held back for the load generator's
+    /// whole <c>--max-wait</c> (2 min, which ends the run), and the settle time (2 min), with room.
+    /// A load past it fails its test with what it printed, rather than hold up the suite.
+    /// </summary>
+    private static readonly TimeSpan OutcomeLimit = TimeSpan.FromMinutes(8);
+
     private readonly StringWriter _output = new();
 
     private VerifiedLoad(LoadOptions options)
     {
         Options = options;
-        Outcome = Task.Run(() => LoadCommand.RunAsync(options, _output, TextWriter.Null, TimeProvider.System, CancellationToken.None));
+        Outcome = RunAsync(options);
     }
 
     public LoadOptions Options { get; }
@@ -27,6 +34,19 @@ internal sealed class VerifiedLoad
 
     /// <summary>What a failed assertion shows: the services' last lines, then the load generator's verdict last, where CI's tail of a failure shows it.</summary>
     public string FailureReport(ResourceLogTail logs) => $"{logs}\n--- the load generator ---\n{Output}";
+
+    private async Task<LoadOutcome> RunAsync(LoadOptions options)
+    {
+        var run = Task.Run(() => LoadCommand.RunAsync(options, TextWriter.Synchronized(_output), TextWriter.Null, TimeProvider.System, CancellationToken.None));
+        try
+        {
+            return await run.WaitAsync(OutcomeLimit);
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"The load {options.KeyPrefix} had not ended after {OutcomeLimit.TotalMinutes} min.");
+        }
+    }
 
     /// <summary>Starts a load with options of its own.</summary>
     public static VerifiedLoad Start(LoadOptions options) => new(options);
