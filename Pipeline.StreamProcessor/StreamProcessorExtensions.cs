@@ -29,7 +29,11 @@ internal static class StreamProcessorExtensions
             services.GetRequiredService<ILogger<DedupeBudget>>()));
         builder.AddRecordLoss(StreamProcessorTelemetry.Name, "pipeline.stream_processor");
         builder.Services.AddHostedService<StreamProcessorWorker>();
+        builder.Services.AddSingleton(services => services.GetRequiredService<StreamProcessorMetrics>().Activity);
+        builder.Services.AddSingleton<StreamThreadStall>();
+        builder.Services.AddHostedService<StreamThreadStallWatchdog>();
         builder.Services.AddHealthChecks().AddCheck<StreamProcessorHealthCheck>("stream-processor", tags: ["ready"]);
+        builder.Services.AddHealthChecks().AddCheck<StreamThreadStallHealthCheck>("stream-thread-stall", tags: ["ready"]);
         builder.Services.AddHealthChecks().AddCheck<DedupeWindowHealthCheck>("dedupe-window", tags: ["ready"]);
         // Degraded (starting, rebalancing) is not ready either: /health answers 503 for it, as for Unhealthy.
         builder.Services.Configure<HealthCheckOptions>(health =>

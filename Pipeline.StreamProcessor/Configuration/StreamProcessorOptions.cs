@@ -68,6 +68,14 @@ public sealed class StreamProcessorOptions
     [Duration("StreamProcessor:SessionTimeout", "1s", "at least 1s")]
     public string SessionTimeout { get; set; } = "6s";
 
+    /// <summary>
+    /// How long a RUNNING stream thread may go without polling Kafka before the processor reports
+    /// itself stalled (a Critical log, <c>/health</c> Unhealthy): it is blocked, most likely on the
+    /// broker, and processes nothing meanwhile.
+    /// </summary>
+    [Duration("StreamProcessor:StallLimit", "1s", "at least 1s")]
+    public string StallLimit { get; set; } = "60s";
+
     [EnumDataType(typeof(ProcessingGuaranteeSetting), ErrorMessage = "StreamProcessor:Guarantee must be AtLeastOnce or ExactlyOnce.")]
     public ProcessingGuaranteeSetting Guarantee { get; set; } = ProcessingGuaranteeSetting.AtLeastOnce;
 

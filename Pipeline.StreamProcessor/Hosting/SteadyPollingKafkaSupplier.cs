@@ -18,11 +18,13 @@ namespace Pipeline.StreamProcessor.Hosting;
 /// seconds instead of the few ms left, and a negative (unbounded) wait when under 0.6 ms are
 /// left. Either stalls the stream thread, and with it punctuation, emission and commits. A poll
 /// that only returns empty at its deadline leaves that loop nothing left to wait for.
+/// Every poll is recorded in <paramref name="activity"/> (a thread that stops polling is stalled).
 /// The stream threads' consumers also measure their lag into <paramref name="lag"/>, and never
 /// skip records silently: a position below the log start is reported to <paramref name="loss"/>
 /// (see <see cref="ConsumerPositionGuard"/>).
 /// </summary>
-internal sealed class SteadyPollingKafkaSupplier(IStreamConfig config, ConsumerLagReadings? lag = null, RecordLoss? loss = null, ILogger? logger = null) : IKafkaSupplier
+internal sealed class SteadyPollingKafkaSupplier(
+    IStreamConfig config, ConsumerLagReadings? lag = null, RecordLoss? loss = null, ILogger? logger = null, StreamThreadActivity? activity = null) : IKafkaSupplier
 {
     private readonly DefaultKafkaClientSupplier _inner = new(new KafkaLoggerAdapter(config), config);
 
@@ -34,12 +36,12 @@ internal sealed class SteadyPollingKafkaSupplier(IStreamConfig config, ConsumerL
 
     public IConsumer<byte[], byte[]> GetConsumer(ConsumerConfig config, IConsumerRebalanceListener rebalanceListener) =>
         new SteadyPollingConsumer(_inner.GetConsumer(config, rebalanceListener), lag, config.GroupId,
-            positions: loss is null ? null : new ConsumerPositionGuard(loss, logger ?? NullLogger.Instance, LostEventsConsequence));
+            positions: loss is null ? null : new ConsumerPositionGuard(loss, logger ?? NullLogger.Instance, LostEventsConsequence), activity: activity);
 
     private const string LostEventsConsequence = "those events are never counted; the processor goes on from the log start";
 
     public IConsumer<byte[], byte[]> GetRestoreConsumer(ConsumerConfig config) =>
-        new SteadyPollingConsumer(_inner.GetRestoreConsumer(config));
+        new SteadyPollingConsumer(_inner.GetRestoreConsumer(config), activity: activity);
 
     public IConsumer<byte[], byte[]> GetGlobalConsumer(ConsumerConfig config) => _inner.GetGlobalConsumer(config);
 
@@ -52,10 +54,12 @@ internal sealed class SteadyPollingKafkaSupplier(IStreamConfig config, ConsumerL
 /// A consumer whose timed polls return a record or wait out their whole timeout; everything else is
 /// passed through. Given a <see cref="ConsumerLagReadings"/>, it measures its lag at most once per
 /// <c>lagInterval</c>, after a poll, from what the client already knows (no broker round trip):
-/// the high watermark of each assigned partition's last fetch minus the position.
+/// the high watermark of each assigned partition's last fetch minus the position. Each poll that
+/// returns is recorded in <paramref name="activity"/>.
 /// </summary>
 internal sealed class SteadyPollingConsumer(
-    IConsumer<byte[], byte[]> inner, ConsumerLagReadings? lag = null, string? consumerGroup = null, TimeSpan? lagInterval = null, ConsumerPositionGuard? positions = null)
+    IConsumer<byte[], byte[]> inner, ConsumerLagReadings? lag = null, string? consumerGroup = null, TimeSpan? lagInterval = null,
+    ConsumerPositionGuard? positions = null, StreamThreadActivity? activity = null)
     : IConsumer<byte[], byte[]>
 {
     private readonly long _lagIntervalTicks = (long)((lagInterval ?? TimeSpan.FromSeconds(1)).TotalSeconds * Stopwatch.Frequency);
@@ -76,6 +80,7 @@ internal sealed class SteadyPollingConsumer(
 
             if (result is not null || left <= TimeSpan.Zero)
             {
+                activity?.Polled();
                 MeasureLagIfDue();
                 return result;
             }

@@ -18,7 +18,7 @@ internal static class StreamConfiguration
     {
         var config = Create(options, bootstrapServers, loggerFactory);
         StreamSecurity.Apply(config, security);
-        var supplier = new SteadyPollingKafkaSupplier(config, blueprint.Metrics.Lag, blueprint.Loss, logger);
+        var supplier = new SteadyPollingKafkaSupplier(config, blueprint.Metrics.Lag, blueprint.Loss, logger, blueprint.Metrics.Activity);
         return new KafkaStream(AggregationTopology.Build(blueprint, options.StateStore), config, supplier);
     }
 
@@ -45,6 +45,10 @@ internal static class StreamConfiguration
             // Topics are created up front; never let a typo create one with the wrong partition count.
             AllowAutoCreateTopics = false,
             Acks = Acks.All,
+            // A commit waits until every record produced is acknowledged; a record the broker has
+            // not taken within 2 minutes (the Java producer's delivery.timeout.ms; librdkafka's
+            // default is 5) fails the stream, which is then started afresh on new connections.
+            MessageTimeoutMs = 120_000,
             StateDir = options.StateDirectory,
             DefaultKeySerDes = new ByteArraySerDes(),
             DefaultValueSerDes = new ByteArraySerDes(),

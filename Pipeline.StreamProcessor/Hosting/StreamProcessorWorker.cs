@@ -75,6 +75,7 @@ internal sealed partial class StreamProcessorWorker(
     {
         LogStarting(logger, settings.ApplicationId, bootstrapServers, settings.Threads, settings.Guarantee.ToString(), settings.StateStore.ToString());
         var stopped = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        metrics.Activity.Reset();
         var stream = StreamConfiguration.CreateStream(blueprint, settings, bootstrapServers, loggerFactory,
             KafkaClientSecurity.Read(configuration), logger);
         stream.StateChanged += (oldState, newState) =>

@@ -43,10 +43,16 @@ internal sealed class StreamProcessorMetrics
         meter.CreateObservableGauge(
             "pipeline.stream_processor.consumer.lag", Lag.Read, "{record}",
             "Records on an assigned partition of the events topic the processor has not read yet: high watermark minus position.");
+        meter.CreateObservableGauge(
+            "pipeline.stream_processor.poll.silence", () => Activity.LongestSilence().TotalSeconds, "s",
+            "The longest any stream thread has gone without polling Kafka; above StreamProcessor:StallLimit it is blocked and processes nothing.");
     }
 
     /// <summary>The latest lag figures of each stream thread's consumer, read by the consumer lag gauge.</summary>
     public ConsumerLagReadings Lag { get; } = new();
+
+    /// <summary>When each stream thread last polled, read by the stall check and the poll silence gauge.</summary>
+    public StreamThreadActivity Activity { get; } = new();
 
     public Meter Meter { get; }
     public Counter<long> RecordsProcessed { get; }

@@ -64,7 +64,7 @@ public sealed class OptionsTests
     public void StreamProcessorSettingsAreCheckedAgainstEachOtherAndTheConnectionString()
     {
         var noBroker = new ConfigurationBuilder().Build();
-        var options = new StreamProcessorOptions { ApplicationId = "has spaces", Threads = 0, CommitInterval = "190ms", PollInterval = "soon" };
+        var options = new StreamProcessorOptions { ApplicationId = "has spaces", Threads = 0, CommitInterval = "190ms", PollInterval = "soon", StallLimit = "500ms" };
 
         var fields = new StreamProcessorOptionsValidator().Validate(null, options);
         var fit = new StreamProcessorFitValidator(Options.Create(new AggregationOptions { EmitInterval = "200ms" }), noBroker).Validate(null, options);
@@ -73,6 +73,7 @@ public sealed class OptionsTests
         Assert.Contains("StreamProcessor:ApplicationId must be 1-200 characters", fields.FailureMessage, StringComparison.Ordinal);
         Assert.Contains("StreamProcessor:Threads must be between 1 and 64", fields.FailureMessage, StringComparison.Ordinal);
         Assert.Contains("StreamProcessor:PollInterval 'soon' is not a duration", fields.FailureMessage, StringComparison.Ordinal);
+        Assert.Contains("StreamProcessor:StallLimit", fields.FailureMessage, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -89,6 +90,7 @@ public sealed class OptionsTests
         Assert.Equal(ProcessingGuarantee.AT_LEAST_ONCE, atLeastOnce.Guarantee);
         Assert.Equal(100L, atLeastOnce.CommitIntervalMs);
         Assert.True(atLeastOnce.EnableIdempotence);
+        Assert.Equal(120_000, atLeastOnce.MessageTimeoutMs); // a commit waits at most this long for the broker
         Assert.Equal(StreamProcessorTopology.DefaultApplicationId, atLeastOnce.ApplicationId);
     }
 

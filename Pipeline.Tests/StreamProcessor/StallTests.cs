@@ -1,0 +1,63 @@
+namespace Pipeline.Tests.StreamProcessor;
+
+/// <summary>
+/// The broker goes away while the processor has records out for delivery: its commit waits for
+/// them and the stream thread stops polling, while Streamiz still says RUNNING. The processor says
+/// it is stalled (Critical log, <c>/health</c> Unhealthy) and, once the broker is back, that it
+/// polls again, and every aggregate still ends up exact.
+/// </summary>
+[Collection(LocalKafkaCollection.Name)]
+public sealed class StallTests
+{
+    private static readonly TimeSpan[] Windows = [TimeSpan.FromMinutes(1), TimeSpan.FromHours(1)];
+
+    [Fact]
+    public async Task AStreamThreadHeldByABrokerThatDoesNotAnswerIsReportedAsStalledUntilItPollsAgain()
+    {
+        var applicationId = "stall-" + Guid.NewGuid().ToString("N")[..8];
+        using var pipeline = new LocalPipeline(applicationId);
+        using var reader = new AggregatesReader(pipeline.Broker.BootstrapServers);
+        using var process = ProcessorProcess.Start("stalled", pipeline.Broker.BootstrapServers, applicationId, new Dictionary<string, string>
+        {
+            ["Aggregation__Grace"] = "1h",
+            ["StreamProcessor__StallLimit"] = "2s",
+            ["Logging__LogLevel__Pipeline.StreamProcessor.Hosting.StreamThreadStallWatchdog"] = "Information",
+        });
+        await process.WaitUntilHealthy(TimeSpan.FromSeconds(60));
+
+        // Enough events that the processor is still at work when the broker goes: it has emitted updates.
+        pipeline.Produce(LocalPipeline.Events(new Random(3), 60_000, keys: 500, DateTimeOffset.UtcNow, []).ToList());
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (reader.Records == 0 && DateTime.UtcNow < deadline)
+        {
+            reader.ReadFor(TimeSpan.FromMilliseconds(20));
+        }
+
+        pipeline.Broker.TakeDown();
+        var stalled = await HealthWithinAsync(process, body => body == "Unhealthy", TimeSpan.FromSeconds(30));
+        pipeline.Broker.BringUp();
+        await process.WaitUntilHealthy(TimeSpan.FromSeconds(60));
+
+        var truth = pipeline.Truth(Windows);
+        var settled = reader.WaitFor(truth, TimeSpan.FromSeconds(60));
+
+        Assert.True(stalled is (HttpStatusCode.ServiceUnavailable, "Unhealthy"), $"/health: {stalled.Status} {stalled.Body}\n{process.Output}");
+        Assert.Contains("STALLED: A stream thread has not polled Kafka", process.Output, StringComparison.Ordinal);
+        Assert.Contains("poll Kafka again", process.Output, StringComparison.Ordinal);
+        Assert.True(settled, $"{reader.Records} aggregate records read; differences:\n{string.Join("\n", reader.Differences(truth).Take(15))}\n{process.Output}");
+    }
+
+    /// <summary>The first <c>/health</c> answer whose body passes <paramref name="wanted"/>, or the last one.</summary>
+    private static async Task<(HttpStatusCode Status, string Body)> HealthWithinAsync(ProcessorProcess process, Func<string, bool> wanted, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var answer = await process.Health(TimeSpan.FromMilliseconds(250));
+            if (wanted(answer.Body) || DateTime.UtcNow > deadline)
+            {
+                return answer;
+            }
+        }
+    }
+}
