@@ -159,7 +159,8 @@ public sealed class RetentionTests
 
     private static StreamProcessorOptions StreamProcessorOptionsFor(LocalPipeline pipeline) => new() { ApplicationId = pipeline.ApplicationId };
 
-    private static KafkaStream Start(LocalPipeline pipeline, RecordLoss loss, StreamProcessorOptions options)
+    /// <summary>A started processor stream; disposing it closes the stream, then its watermark consumer (which would otherwise retry a gone broker for the rest of the run).</summary>
+    private static IDisposable Start(LocalPipeline pipeline, RecordLoss loss, StreamProcessorOptions options)
     {
         var watermarks = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
         {
@@ -174,7 +175,16 @@ public sealed class RetentionTests
             loss);
         var stream = StreamConfiguration.CreateStream(blueprint, options, pipeline.Broker.BootstrapServers, NullLoggerFactory.Instance, logger: NullLogger.Instance);
         stream.StartAsync().GetAwaiter().GetResult();
-        return stream;
+        return new StreamAndWatermarks(stream, watermarks);
+    }
+
+    private sealed class StreamAndWatermarks(KafkaStream stream, IConsumer<byte[], byte[]> watermarks) : IDisposable
+    {
+        public void Dispose()
+        {
+            stream.Dispose();
+            watermarks.Dispose();
+        }
     }
 
     private static long AllTimeCount(AggregatesReader reader, string key)
