@@ -12,13 +12,50 @@ internal static class ServiceProcess
     /// <summary>Kills the service's own process with SIGKILL and returns its id.</summary>
     public static async Task<int> KillNineAsync(DistributedApplication app, string resource, string executableName)
     {
-        var snapshot = (await app.ResourceNotifications.WaitForResourceAsync(resource, e => e.Snapshot.State?.Text == KnownResourceStates.Running)).Snapshot;
+        var snapshot = (await app.ResourceNotifications.WaitForResourceAsync(resource, e => e.Snapshot.State?.Text == KnownResourceStates.Running).WaitAsync(TimeSpan.FromMinutes(2))).Snapshot;
         var launcherPid = Convert.ToInt32(snapshot.Properties.Single(p => p.Name == "executable.pid").Value, CultureInfo.InvariantCulture);
         var pid = Descendants(launcherPid).Prepend(launcherPid).First(candidate => ProcessName(candidate).StartsWith(executableName, StringComparison.Ordinal));
         using var kill = System.Diagnostics.Process.Start("kill", ["-9", pid.ToString(CultureInfo.InvariantCulture)])!;
-        await kill.WaitForExitAsync();
+        await kill.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(0, kill.ExitCode);
         return pid;
+    }
+
+    /// <summary>
+    /// Waits for the resource of a killed service to end. It ends when its <c>dotnet run</c>
+    /// launcher, the process the orchestrator watches, sees its child die and exits; once on CI
+    /// (2026-12-02, a loaded machine) that had not happened 60 s after the kill. A launcher still
+    /// there after 30 s is killed too: a deployed service has no launcher, so the service's death
+    /// is then what the orchestrator sees, as it would be in production.
+    /// </summary>
+    private static async Task WaitUntilEndedAsync(DistributedApplication app, string resource)
+    {
+        var ended = app.ResourceNotifications.WaitForResourceAsync(resource, KnownResourceStates.TerminalStates);
+        try
+        {
+            await ended.WaitAsync(TimeSpan.FromSeconds(30));
+            return;
+        }
+        catch (TimeoutException)
+        {
+        }
+
+        var snapshot = (await app.ResourceNotifications.WaitForResourceAsync(resource, _ => true)).Snapshot;
+        var launcherPid = Convert.ToInt32(snapshot.Properties.Single(p => p.Name == "executable.pid").Value, CultureInfo.InvariantCulture);
+        if (Directory.Exists($"/proc/{launcherPid}"))
+        {
+            using var kill = System.Diagnostics.Process.Start("kill", ["-9", launcherPid.ToString(CultureInfo.InvariantCulture)])!;
+            await kill.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        }
+
+        try
+        {
+            await ended.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"{resource} did not end within 60 s of its kill (state {snapshot.State?.Text}; its launcher {launcherPid} {(Directory.Exists($"/proc/{launcherPid}") ? "is still there" : "is gone")}).");
+        }
     }
 
     private static IEnumerable<int> Descendants(int pid)
@@ -67,7 +104,7 @@ internal static class ServiceProcess
     public static async Task RestartAsync(DistributedApplication app, string resource)
     {
         var terminal = TimeSpan.FromSeconds(60);
-        await app.ResourceNotifications.WaitForResourceAsync(resource, KnownResourceStates.TerminalStates).WaitAsync(terminal);
+        await WaitUntilEndedAsync(app, resource);
         var commands = app.Services.GetRequiredService<ResourceCommandService>();
         for (var attempt = 1; ; attempt++)
         {
