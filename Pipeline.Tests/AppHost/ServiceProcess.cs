@@ -23,8 +23,8 @@ internal static class ServiceProcess
 
     /// <summary>
     /// Waits for the resource of a killed service to end. It ends when its <c>dotnet run</c>
-    /// launcher, the process the orchestrator watches, sees its child die and exits; once on CI
-    /// (2026-12-02, a loaded machine) that had not happened 60 s after the kill. A launcher still
+    /// launcher, the process the orchestrator watches, sees its child die and exits; once (2026-12-02,
+    /// the suite run beside a busy loop) that had not happened 60 s after the kill. A launcher still
     /// there after 30 s is killed too: a deployed service has no launcher, so the service's death
     /// is then what the orchestrator sees, as it would be in production.
     /// </summary>

@@ -12,7 +12,7 @@ internal sealed class VerifiedLoad
     /// <summary>
     /// The longest a load may take: its sending, a request held back for the load generator's
     /// whole <c>--max-wait</c> (2 min, which ends the run), and the settle time (2 min), with room.
-    /// A load past it fails its test with what it printed, rather than hold up the suite.
+    /// A load past it fails its test, naming the load, rather than hold up the suite.
     /// </summary>
     private static readonly TimeSpan OutcomeLimit = TimeSpan.FromMinutes(8);
 
