@@ -10,6 +10,8 @@ namespace Pipeline.LoadGenerator;
 /// using up its attempts. A request still held back after that ends the run: the pipeline is not
 /// keeping up, and waiting out every later request as long would make a run of N requests last
 /// N times <c>--max-wait</c> (the requests not sent are counted in <see cref="LoadStatistics.HeldBackPastMaxWait"/>).
+/// Once the run stops (that, its duration, or its caller), a request the API is holding back is
+/// given up rather than waited out: nothing of it is in Kafka.
 /// </summary>
 internal sealed class LoadRunner(LoadOptions options, IngestClient client, EventSource events, Truth truth, LoadStatistics statistics, TimeProvider time)
 {
@@ -108,7 +110,15 @@ internal sealed class LoadRunner(LoadOptions options, IngestClient client, Event
                 var wait = outcome.RetryAfter ?? TimeSpan.FromSeconds(1);
                 heldBackFor += wait;
                 attempt--;
-                await Task.Delay(wait < TimeSpan.FromSeconds(10) ? wait : TimeSpan.FromSeconds(10), time);
+                try
+                {
+                    await Task.Delay(wait < TimeSpan.FromSeconds(10) ? wait : TimeSpan.FromSeconds(10), time, _stop!.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    return; // the run is stopping: this request was held back whole, nothing of it is in Kafka
+                }
+
                 continue;
             }
 

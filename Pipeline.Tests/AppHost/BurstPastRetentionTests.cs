@@ -38,7 +38,7 @@ public sealed class BurstPastRetentionTests(Xunit.Abstractions.ITestOutputHelper
         string[] overflowing = [Topics.Events, .. StreamProcessorTopology.InternalTopics(StreamProcessorTopology.DefaultApplicationId)];
         for (var round = 1; ; round++)
         {
-            var load = VerifiedLoad.Start(new LoadOptions
+            await using var load = VerifiedLoad.Start(new LoadOptions
             {
                 Api = new Uri(app.GetEndpoint("api", "http"), "/"),
                 ApiKey = PipelineAppFixture.ApiKey,

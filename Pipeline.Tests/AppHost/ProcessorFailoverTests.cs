@@ -14,7 +14,7 @@ public sealed class ProcessorFailoverTests
     public async Task WhenOneOfTwoProcessorInstancesIsKilledTheOtherTakesOverAndNothingIsLostOrCountedTwice()
     {
         await using var app = await PipelineAppFixture.StartAsync(otlpEndpoint: null, "--Pipeline:StreamProcessorInstances=2");
-        var load = VerifiedLoad.Start(app, "failover", rate: 1500, count: 20_000, keys: 40, seed: 9);
+        await using var load = VerifiedLoad.Start(app, "failover", rate: 1500, count: 20_000, keys: 40, seed: 9);
 
         Assert.Equal(2, await CountRunningInstancesAsync(app));
         await Task.Delay(TimeSpan.FromSeconds(5));

@@ -7,7 +7,7 @@ namespace Pipeline.Tests.AppHost;
 /// run it: batches of 100 from 4 clients, 2 % of events sent again with the same id, and the
 /// oracle (<c>--verify</c>) with up to two minutes for the pipeline to settle.
 /// </summary>
-internal sealed class VerifiedLoad
+internal sealed class VerifiedLoad : IAsyncDisposable
 {
     /// <summary>
     /// The longest a load may take: its sending, a request held back for the load generator's
@@ -17,6 +17,7 @@ internal sealed class VerifiedLoad
     private static readonly TimeSpan OutcomeLimit = TimeSpan.FromMinutes(8);
 
     private readonly StringWriter _output = new();
+    private readonly CancellationTokenSource _stop = new();
 
     private VerifiedLoad(LoadOptions options)
     {
@@ -37,7 +38,7 @@ internal sealed class VerifiedLoad
 
     private async Task<LoadOutcome> RunAsync(LoadOptions options)
     {
-        var run = Task.Run(() => LoadCommand.RunAsync(options, TextWriter.Synchronized(_output), TextWriter.Null, TimeProvider.System, CancellationToken.None));
+        var run = Task.Run(() => LoadCommand.RunAsync(options, TextWriter.Synchronized(_output), TextWriter.Null, TimeProvider.System, _stop.Token));
         try
         {
             return await run.WaitAsync(OutcomeLimit);
@@ -46,6 +47,25 @@ internal sealed class VerifiedLoad
         {
             throw new TimeoutException($"The load {options.KeyPrefix} had not ended after {OutcomeLimit.TotalMinutes} min.");
         }
+    }
+
+    /// <summary>
+    /// Stops a load its test no longer waits for (the test failed before its end), so that it does
+    /// not go on sending to the shared AppHost while the next tests run.
+    /// </summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        try
+        {
+            await Outcome;
+        }
+        catch (Exception exception) when (exception is OperationCanceledException or TimeoutException)
+        {
+            // Stopped: its test has its own verdict.
+        }
+
+        _stop.Dispose();
     }
 
     /// <summary>Starts a load with options of its own.</summary>
