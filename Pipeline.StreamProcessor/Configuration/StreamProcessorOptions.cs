@@ -76,6 +76,16 @@ public sealed class StreamProcessorOptions
     [Duration("StreamProcessor:StallLimit", "1s", "at least 1s")]
     public string StallLimit { get; set; } = "60s";
 
+    /// <summary>
+    /// How long the processor's producer tries to deliver a record (<c>message.timeout.ms</c>).
+    /// A commit waits for every record produced, so this bounds how long a broker that does not
+    /// answer can hold a stream thread; a record not delivered by then fails the stream, which is
+    /// started afresh. 2 minutes is the Java producer's <c>delivery.timeout.ms</c>; librdkafka's
+    /// own default is 5.
+    /// </summary>
+    [Duration("StreamProcessor:DeliveryTimeout", "1s", "at least 1s")]
+    public string DeliveryTimeout { get; set; } = "2m";
+
     [EnumDataType(typeof(ProcessingGuaranteeSetting), ErrorMessage = "StreamProcessor:Guarantee must be AtLeastOnce or ExactlyOnce.")]
     public ProcessingGuaranteeSetting Guarantee { get; set; } = ProcessingGuaranteeSetting.AtLeastOnce;
 

@@ -46,9 +46,8 @@ internal static class StreamConfiguration
             AllowAutoCreateTopics = false,
             Acks = Acks.All,
             // A commit waits until every record produced is acknowledged; a record the broker has
-            // not taken within 2 minutes (the Java producer's delivery.timeout.ms; librdkafka's
-            // default is 5) fails the stream, which is then started afresh on new connections.
-            MessageTimeoutMs = 120_000,
+            // not taken within this time fails the stream, which is then started afresh.
+            MessageTimeoutMs = (int)Math.Min(int.MaxValue, Parse(options.DeliveryTimeout).TotalMilliseconds),
             StateDir = options.StateDirectory,
             DefaultKeySerDes = new ByteArraySerDes(),
             DefaultValueSerDes = new ByteArraySerDes(),

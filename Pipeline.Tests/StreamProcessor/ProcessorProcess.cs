@@ -10,6 +10,7 @@ internal sealed class ProcessorProcess : IDisposable
 {
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _output = new();
+    private readonly ConcurrentBag<(string Text, TaskCompletionSource Seen)> _watches = [];
 
     private ProcessorProcess(Process process, string name, int port)
     {
@@ -133,6 +134,31 @@ internal sealed class ProcessorProcess : IDisposable
 
     public string Output => $"--- {Name} ---{Environment.NewLine}{string.Join(Environment.NewLine, _output.TakeLast(60))}";
 
+    /// <summary>
+    /// Whether the process prints a line containing <paramref name="text"/> (or already has, among
+    /// the lines kept) within <paramref name="timeout"/>: a line a flood of others would push out
+    /// of <see cref="Output"/> is still seen.
+    /// </summary>
+    public async Task<bool> PrintsAsync(string text, TimeSpan timeout)
+    {
+        var seen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _watches.Add((text, seen));
+        if (_output.Any(line => line.Contains(text, StringComparison.Ordinal)))
+        {
+            return true;
+        }
+
+        try
+        {
+            await seen.Task.WaitAsync(timeout);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+    }
+
     public void Dispose()
     {
         KillNine();
@@ -154,6 +180,14 @@ internal sealed class ProcessorProcess : IDisposable
         }
 
         _output.Enqueue(line);
+        foreach (var (text, seen) in _watches)
+        {
+            if (line.Contains(text, StringComparison.Ordinal))
+            {
+                seen.TrySetResult();
+            }
+        }
+
         while (_output.Count > 200 && _output.TryDequeue(out _))
         {
         }

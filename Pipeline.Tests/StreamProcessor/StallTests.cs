@@ -35,6 +35,8 @@ public sealed class StallTests
 
         pipeline.Broker.TakeDown();
         var stalled = await HealthWithinAsync(process, body => body == "Unhealthy", TimeSpan.FromSeconds(30));
+        var stallLogged = await process.PrintsAsync("STALLED: A stream thread has not polled Kafka", TimeSpan.FromSeconds(10));
+        var pollingAgain = process.PrintsAsync("poll Kafka again", TimeSpan.FromSeconds(60));
         pipeline.Broker.BringUp();
         await process.WaitUntilHealthy(TimeSpan.FromSeconds(60));
 
@@ -42,9 +44,43 @@ public sealed class StallTests
         var settled = reader.WaitFor(truth, TimeSpan.FromSeconds(60));
 
         Assert.True(stalled is (HttpStatusCode.ServiceUnavailable, "Unhealthy"), $"/health: {stalled.Status} {stalled.Body}\n{process.Output}");
-        Assert.Contains("STALLED: A stream thread has not polled Kafka", process.Output, StringComparison.Ordinal);
-        Assert.Contains("poll Kafka again", process.Output, StringComparison.Ordinal);
+        Assert.True(stallLogged, $"no STALLED line\n{process.Output}");
+        Assert.True(await pollingAgain, $"no line saying it polls again\n{process.Output}");
         Assert.True(settled, $"{reader.Records} aggregate records read; differences:\n{string.Join("\n", reader.Differences(truth).Take(15))}\n{process.Output}");
+    }
+
+    [Fact]
+    public async Task ARecordTheBrokerDoesNotTakeWithinTheDeliveryTimeoutFailsTheStreamWhichStartsAgainAndCountsEveryEventOnce()
+    {
+        var applicationId = "expiry-" + Guid.NewGuid().ToString("N")[..8];
+        using var pipeline = new LocalPipeline(applicationId);
+        using var reader = new AggregatesReader(pipeline.Broker.BootstrapServers);
+        using var process = ProcessorProcess.Start("expired", pipeline.Broker.BootstrapServers, applicationId, new Dictionary<string, string>
+        {
+            ["Aggregation__Grace"] = "1h",
+            ["StreamProcessor__DeliveryTimeout"] = "3s",
+        });
+        await process.WaitUntilHealthy(TimeSpan.FromSeconds(60));
+
+        pipeline.Produce(LocalPipeline.Events(new Random(4), 60_000, keys: 500, DateTimeOffset.UtcNow, []).ToList());
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (reader.Records == 0 && DateTime.UtcNow < deadline)
+        {
+            reader.ReadFor(TimeSpan.FromMilliseconds(20));
+        }
+
+        // Down for longer than the delivery timeout: the records held in the commit expire.
+        pipeline.Broker.TakeDown();
+        var failed = await process.PrintsAsync("The stream processor stopped in state ERROR", TimeSpan.FromSeconds(30));
+        pipeline.Broker.BringUp();
+        await process.WaitUntilHealthy(TimeSpan.FromSeconds(90));
+
+        var truth = pipeline.Truth(Windows);
+        var settled = reader.WaitFor(truth, TimeSpan.FromSeconds(60));
+
+        Assert.True(failed, $"the stream did not fail on its expired records\n{process.Output}");
+        Assert.True(settled, $"{reader.Records} aggregate records read; differences:\n{string.Join("\n", reader.Differences(truth).Take(15))}\n{process.Output}");
+        Assert.True(reader.Breaches.Count == 0, string.Join("\n", reader.Breaches.Take(20)));
     }
 
     /// <summary>The first <c>/health</c> answer whose body passes <paramref name="wanted"/>, or the last one.</summary>
