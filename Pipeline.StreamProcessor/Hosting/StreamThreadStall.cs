@@ -11,7 +11,7 @@ namespace Pipeline.StreamProcessor.Hosting;
 /// <c>StreamProcessor:StallLimit</c>: blocked, so that nothing is processed, emitted or committed,
 /// while Streamiz still says RUNNING. Streamiz's commit waits without a bound of its own until the
 /// broker has acknowledged every record the thread produced, so a broker that takes records but
-/// does not answer holds the thread there (up to the producer's 2-minute delivery timeout, after
+/// does not answer holds the thread there (up to StreamProcessor:DeliveryTimeout, 2 minutes, after
 /// which the stream fails and is restarted). Reported by <see cref="StreamThreadStallHealthCheck"/>
 /// and logged by <see cref="StreamThreadStallWatchdog"/>.
 /// </summary>
