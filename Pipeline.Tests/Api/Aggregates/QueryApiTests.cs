@@ -200,6 +200,7 @@ public sealed class QueryApiTests(QueryApiFixture fixture) : IClassFixture<Query
         await using var events = SseParser.Create(body).EnumerateAsync(timeout.Token).GetAsyncEnumerator(timeout.Token);
         Assert.True(await events.MoveNextAsync());
         Assert.Equal("heartbeat", events.Current.EventType);
+        await ListeningAsync(api, timeout.Token);
 
         // One notification of 200 changes: the fan-out queues them far faster than any client reads.
         var burst = Enumerable.Range(1, 200).Select(version => Window("q-burst", "1m", Start, count: version, version: version)).ToList();
@@ -234,6 +235,19 @@ public sealed class QueryApiTests(QueryApiFixture fixture) : IClassFixture<Query
         Assert.InRange(dropped, 1, burst.Count - 1);
         Assert.Equal(200, received[^1].Version);
         Assert.Equal(received.OrderBy(change => change.Version).Select(change => change.Version), received.Select(change => change.Version));
+    }
+
+    /// <summary>
+    /// Waits until a new API host listens for the sink's notifications: its streams open at once,
+    /// but a notification sent before its LISTEN reaches none of them (CI once sent the burst first).
+    /// </summary>
+    private static async Task ListeningAsync(Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactory<Pipeline.Api.ApiAssembly> api, CancellationToken cancellationToken)
+    {
+        var feed = api.Services.GetRequiredService<AggregateChangeFeed>();
+        while ((await feed.CheckHealthAsync(new HealthCheckContext(), cancellationToken)).Status != HealthStatus.Healthy)
+        {
+            await Task.Delay(50, cancellationToken);
+        }
     }
 
     [Fact]
