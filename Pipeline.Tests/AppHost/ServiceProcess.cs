@@ -13,12 +13,22 @@ internal static class ServiceProcess
     public static async Task<int> KillNineAsync(DistributedApplication app, string resource, string executableName)
     {
         var snapshot = (await app.ResourceNotifications.WaitForResourceAsync(resource, e => e.Snapshot.State?.Text == KnownResourceStates.Running).WaitAsync(TimeSpan.FromMinutes(2))).Snapshot;
-        var launcherPid = Convert.ToInt32(snapshot.Properties.Single(p => p.Name == "executable.pid").Value, CultureInfo.InvariantCulture);
+        var launcherPid = LauncherPid(snapshot);
         var pid = Descendants(launcherPid).Prepend(launcherPid).First(candidate => ProcessName(candidate).StartsWith(executableName, StringComparison.Ordinal));
+        Assert.Equal(0, await SigKillAsync(pid));
+        return pid;
+    }
+
+    /// <summary>The process the orchestrator started for a resource: for a project, its <c>dotnet run</c>.</summary>
+    private static int LauncherPid(CustomResourceSnapshot snapshot) =>
+        Convert.ToInt32(snapshot.Properties.Single(p => p.Name == "executable.pid").Value, CultureInfo.InvariantCulture);
+
+    /// <summary>Sends SIGKILL to <paramref name="pid"/>; returns kill's exit code.</summary>
+    private static async Task<int> SigKillAsync(int pid)
+    {
         using var kill = System.Diagnostics.Process.Start("kill", ["-9", pid.ToString(CultureInfo.InvariantCulture)])!;
         await kill.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
-        Assert.Equal(0, kill.ExitCode);
-        return pid;
+        return kill.ExitCode;
     }
 
     /// <summary>
@@ -41,11 +51,10 @@ internal static class ServiceProcess
         }
 
         var snapshot = (await app.ResourceNotifications.WaitForResourceAsync(resource, _ => true)).Snapshot;
-        var launcherPid = Convert.ToInt32(snapshot.Properties.Single(p => p.Name == "executable.pid").Value, CultureInfo.InvariantCulture);
+        var launcherPid = LauncherPid(snapshot);
         if (Directory.Exists($"/proc/{launcherPid}"))
         {
-            using var kill = System.Diagnostics.Process.Start("kill", ["-9", launcherPid.ToString(CultureInfo.InvariantCulture)])!;
-            await kill.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+            await SigKillAsync(launcherPid);
         }
 
         try
