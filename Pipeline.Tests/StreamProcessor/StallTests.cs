@@ -14,24 +14,13 @@ public sealed class StallTests
     [Fact]
     public async Task AStreamThreadHeldByABrokerThatDoesNotAnswerIsReportedAsStalledUntilItPollsAgain()
     {
-        var applicationId = "stall-" + Guid.NewGuid().ToString("N")[..8];
-        using var pipeline = new LocalPipeline(applicationId);
+        using var pipeline = new LocalPipeline("stall-" + Guid.NewGuid().ToString("N")[..8]);
         using var reader = new AggregatesReader(pipeline.Broker.BootstrapServers);
-        using var process = ProcessorProcess.Start("stalled", pipeline.Broker.BootstrapServers, applicationId, new Dictionary<string, string>
+        using var process = await StartAtWorkAsync(pipeline, reader, "stalled", seed: 3, new()
         {
-            ["Aggregation__Grace"] = "1h",
             ["StreamProcessor__StallLimit"] = "2s",
             ["Logging__LogLevel__Pipeline.StreamProcessor.Hosting.StreamThreadStallWatchdog"] = "Information",
         });
-        await process.WaitUntilHealthy(TimeSpan.FromSeconds(60));
-
-        // Enough events that the processor is still at work when the broker goes: it has emitted updates.
-        pipeline.Produce(LocalPipeline.Events(new Random(3), 60_000, keys: 500, DateTimeOffset.UtcNow, []).ToList());
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (reader.Records == 0 && DateTime.UtcNow < deadline)
-        {
-            reader.ReadFor(TimeSpan.FromMilliseconds(20));
-        }
 
         pipeline.Broker.TakeDown();
         var stalled = await HealthWithinAsync(process, body => body == "Unhealthy", TimeSpan.FromSeconds(30));
@@ -52,22 +41,9 @@ public sealed class StallTests
     [Fact]
     public async Task ARecordTheBrokerDoesNotTakeWithinTheDeliveryTimeoutFailsTheStreamWhichStartsAgainAndCountsEveryEventOnce()
     {
-        var applicationId = "expiry-" + Guid.NewGuid().ToString("N")[..8];
-        using var pipeline = new LocalPipeline(applicationId);
+        using var pipeline = new LocalPipeline("expiry-" + Guid.NewGuid().ToString("N")[..8]);
         using var reader = new AggregatesReader(pipeline.Broker.BootstrapServers);
-        using var process = ProcessorProcess.Start("expired", pipeline.Broker.BootstrapServers, applicationId, new Dictionary<string, string>
-        {
-            ["Aggregation__Grace"] = "1h",
-            ["StreamProcessor__DeliveryTimeout"] = "3s",
-        });
-        await process.WaitUntilHealthy(TimeSpan.FromSeconds(60));
-
-        pipeline.Produce(LocalPipeline.Events(new Random(4), 60_000, keys: 500, DateTimeOffset.UtcNow, []).ToList());
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (reader.Records == 0 && DateTime.UtcNow < deadline)
-        {
-            reader.ReadFor(TimeSpan.FromMilliseconds(20));
-        }
+        using var process = await StartAtWorkAsync(pipeline, reader, "expired", seed: 4, new() { ["StreamProcessor__DeliveryTimeout"] = "3s" });
 
         // Down for longer than the delivery timeout: the records held in the commit expire.
         pipeline.Broker.TakeDown();
@@ -81,6 +57,35 @@ public sealed class StallTests
         Assert.True(failed, $"the stream did not fail on its expired records\n{process.Output}");
         Assert.True(settled, $"{reader.Records} aggregate records read; differences:\n{string.Join("\n", reader.Differences(truth).Take(15))}\n{process.Output}");
         Assert.True(reader.Breaches.Count == 0, string.Join("\n", reader.Breaches.Take(20)));
+    }
+
+    /// <summary>
+    /// A healthy processor with <paramref name="settings"/> (and a grace longer than the test), fed
+    /// enough events that it is still at work once its first updates reach <paramref name="reader"/>.
+    /// </summary>
+    private static async Task<ProcessorProcess> StartAtWorkAsync(
+        LocalPipeline pipeline, AggregatesReader reader, string name, int seed, Dictionary<string, string> settings)
+    {
+        settings["Aggregation__Grace"] = "1h";
+        var process = ProcessorProcess.Start(name, pipeline.Broker.BootstrapServers, pipeline.ApplicationId, settings);
+        try
+        {
+            await process.WaitUntilHealthy(TimeSpan.FromSeconds(60));
+        }
+        catch
+        {
+            process.Dispose();
+            throw;
+        }
+
+        pipeline.Produce(LocalPipeline.Events(new Random(seed), 60_000, keys: 500, DateTimeOffset.UtcNow, []).ToList());
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (reader.Records == 0 && DateTime.UtcNow < deadline)
+        {
+            reader.ReadFor(TimeSpan.FromMilliseconds(20));
+        }
+
+        return process;
     }
 
     /// <summary>The first <c>/health</c> answer whose body passes <paramref name="wanted"/>, or the last one.</summary>
