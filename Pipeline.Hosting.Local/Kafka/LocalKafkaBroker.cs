@@ -1,3 +1,6 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Confluent.Kafka;
 
@@ -42,8 +45,10 @@ public sealed unsafe class LocalKafkaBroker : IDisposable
 
     private readonly Native _native;
     private readonly Lock _gate = new();
+    private readonly IPEndPoint[] _listeners;
     private nint _client;
     private nint _cluster;
+    private DownBrokerPortGuard[] _guards = [];
 
     private LocalKafkaBroker(Native native, nint client, nint cluster, int brokerCount)
     {
@@ -53,6 +58,7 @@ public sealed unsafe class LocalKafkaBroker : IDisposable
         BrokerCount = brokerCount;
         BootstrapServers = Marshal.PtrToStringUTF8(native.ClusterBootstraps(cluster))
             ?? throw new InvalidOperationException("The local Kafka broker reported no bootstrap servers.");
+        _listeners = [.. BootstrapServers.Split(',').Select(ParseListener)];
     }
 
     /// <summary>The <c>host:port</c> list clients connect to.</summary>
@@ -112,23 +118,49 @@ public sealed unsafe class LocalKafkaBroker : IDisposable
         }
     }
 
-    /// <summary>Disconnects every client and refuses new connections until <see cref="BringUp"/>; nothing stored is lost.</summary>
+    /// <summary>
+    /// Disconnects every client and turns new connections away until <see cref="BringUp"/>
+    /// (they are reset as soon as they open); nothing stored is lost. The brokers' ports stay
+    /// theirs meanwhile (see <see cref="DownBrokerPortGuard"/>).
+    /// </summary>
     public void TakeDown()
     {
         lock (_gate)
         {
+            if (IsDown)
+            {
+                return;
+            }
+
             _native.BrokerSetDown(EnsureRunning(), AllBrokers);
             IsDown = true;
+            _guards = [.. _listeners.Select(DownBrokerPortGuard.Hold)];
         }
     }
 
-    /// <summary>Accepts connections again after <see cref="TakeDown"/>.</summary>
+    /// <summary>
+    /// Accepts connections again after <see cref="TakeDown"/>, on the same ports; throws when a
+    /// broker cannot listen there again, rather than leave its clients knocking on a closed port.
+    /// </summary>
     public void BringUp()
     {
         lock (_gate)
         {
+            if (!IsDown)
+            {
+                return;
+            }
+
+            ReleaseGuards();
             _native.BrokerSetUp(EnsureRunning(), AllBrokers);
             IsDown = false;
+            var silent = _listeners.Where(listener => !Accepts(listener)).ToList();
+            if (silent.Count > 0)
+            {
+                throw new InvalidOperationException(
+                    $"The local Kafka broker was brought up but does not accept connections on {string.Join(", ", silent)}: " +
+                    "its port was taken while it was down (librdkafka says why on the process's standard error). Restart the AppHost.");
+            }
         }
     }
 
@@ -169,6 +201,7 @@ public sealed unsafe class LocalKafkaBroker : IDisposable
     {
         lock (_gate)
         {
+            ReleaseGuards();
             if (_cluster != 0)
             {
                 _native.ClusterDestroy(_cluster);
@@ -180,6 +213,36 @@ public sealed unsafe class LocalKafkaBroker : IDisposable
                 _native.Destroy(_client);
                 _client = 0;
             }
+        }
+    }
+
+    private void ReleaseGuards()
+    {
+        foreach (var guard in _guards)
+        {
+            guard.Dispose();
+        }
+
+        _guards = [];
+    }
+
+    private static IPEndPoint ParseListener(string hostPort)
+    {
+        var separator = hostPort.LastIndexOf(':');
+        return new IPEndPoint(IPAddress.Parse(hostPort[..separator]), int.Parse(hostPort[(separator + 1)..], CultureInfo.InvariantCulture));
+    }
+
+    private static bool Accepts(IPEndPoint listener)
+    {
+        using var probe = new Socket(listener.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            probe.Connect(listener);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
         }
     }
 

@@ -3,9 +3,12 @@ namespace Pipeline.Tests.AppHost;
 [Collection(PipelineAppCollection.Name)]
 public sealed class LocalBrokerCommandsTests(PipelineAppFixture fixture)
 {
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(90);
+
     [Fact]
-    public async Task BrokerTakenDownByItsCommandRefusesClientsUntilBroughtBackUpAndTheApiThenResumes()
+    public async Task BrokerTakenDownByItsCommandRefusesClientsUntilBroughtBackUpAndThePipelineThenResumes()
     {
+        await using var logs = await ResourceLogTail.StartAsync(fixture.App, "kafka", "api", "stream-processor", "sink");
         var commands = fixture.App.Services.GetRequiredService<ResourceCommandService>();
         var bootstrapServers = await fixture.App.GetConnectionStringAsync("kafka");
         using var producer = new ProducerBuilder<string, string>(new ProducerConfig
@@ -32,24 +35,47 @@ public sealed class LocalBrokerCommandsTests(PipelineAppFixture fixture)
 
         var delivered = await producer.ProduceAsync(Topics.DeadLetter, probe);
         Assert.Equal(PersistenceStatus.Persisted, delivered.Status);
-        await IngestResumesWithoutRestartingTheApiAsync();
+        using var api = fixture.CreateApiClient();
+        var key = $"broker-commands-{Guid.NewGuid():N}";
+        await IngestResumesWithoutRestartingTheApiAsync(api, key, logs);
+        await AggregatesResumeWithoutRestartingAnyServiceAsync(api, key, logs);
     }
 
     // The API's producer went through the outage too; it must take events again by itself.
-    private async Task IngestResumesWithoutRestartingTheApiAsync()
+    private static async Task IngestResumesWithoutRestartingTheApiAsync(HttpClient api, string key, ResourceLogTail logs)
     {
-        using var api = fixture.CreateApiClient();
-        var deadline = DateTime.UtcNow.AddSeconds(60);
+        var deadline = DateTime.UtcNow + Patience;
         while (true)
         {
-            using var response = await api.PostAsJsonAsync("/api/events", new { key = "broker-commands-test", value = 1 });
+            using var response = await api.PostAsJsonAsync("/api/events", new { key, value = 1 });
             if (response.StatusCode == HttpStatusCode.Accepted)
             {
                 return;
             }
 
             Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
-            Assert.True(DateTime.UtcNow < deadline, "The API did not accept events within 60 s of the broker's return.");
+            Assert.True(DateTime.UtcNow < deadline, $"The API did not accept events within {Patience.TotalSeconds} s of the broker's return.\n{logs}");
+            await Task.Delay(200);
+        }
+    }
+
+    // The processor and the sink went through it as well: the event accepted after it is counted and stored.
+    private static async Task AggregatesResumeWithoutRestartingAnyServiceAsync(HttpClient api, string key, ResourceLogTail logs)
+    {
+        var deadline = DateTime.UtcNow + Patience;
+        while (true)
+        {
+            using var response = await api.GetAsync($"/api/aggregates/{Uri.EscapeDataString(key)}");
+            if (response.StatusCode == HttpStatusCode.OK)
+            {
+                var totals = await response.Content.ReadFromJsonAsync<AggregateTotals>();
+                Assert.Equal((1L, 1.0), (totals!.Count, totals.Sum));
+                return;
+            }
+
+            Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+            Assert.True(DateTime.UtcNow < deadline, $"The event accepted after the broker's return was not aggregated and stored within {Patience.TotalSeconds} s.\n{logs}");
+            await Task.Delay(200);
         }
     }
 }
