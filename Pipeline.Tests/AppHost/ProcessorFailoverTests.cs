@@ -16,7 +16,10 @@ public sealed class ProcessorFailoverTests
         await using var app = await PipelineAppFixture.StartAsync(otlpEndpoint: null, "--Pipeline:StreamProcessorInstances=2");
         await using var load = VerifiedLoad.Start(app, "failover", rate: 1500, count: 20_000, keys: 40, seed: 9);
 
-        Assert.Equal(2, await CountRunningInstancesAsync(app));
+        var instances = await RunningInstancesAsync(app);
+        Assert.Equal(2, instances.Count);
+        var others = await Task.WhenAll(new[] { "api", "sink" }.Select(async resource => (await app.ResourceNotifications.WaitForResourceAsync(resource, _ => true)).ResourceId));
+        await using var logs = ResourceLogTail.Start(app, [.. instances, .. others]);
         await Task.Delay(TimeSpan.FromSeconds(5));
         await ServiceProcess.KillNineAsync(app, "stream-processor", "Pipeline.Stream");
         var killed = await app.ResourceNotifications
@@ -24,12 +27,12 @@ public sealed class ProcessorFailoverTests
             .WaitAsync(TimeSpan.FromSeconds(30));
         var outcome = await load.Outcome;
 
-        Assert.True(outcome.ExitCode == LoadCommand.Success, load.Output);
+        Assert.True(outcome.ExitCode == LoadCommand.Success, $"{load.Output}\n{logs}");
         Assert.Equal(40, outcome.Verification!.KeysChecked);
         Assert.NotEqual(0, killed.Snapshot.ExitCode); // it was killed, not stopped
     }
 
-    private static async Task<int> CountRunningInstancesAsync(DistributedApplication app)
+    private static async Task<IReadOnlyCollection<string>> RunningInstancesAsync(DistributedApplication app)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
         var running = new HashSet<string>();
@@ -45,6 +48,6 @@ public sealed class ProcessorFailoverTests
             }
         }
 
-        return running.Count;
+        return running;
     }
 }

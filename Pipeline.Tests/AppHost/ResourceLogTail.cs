@@ -16,12 +16,23 @@ internal sealed class ResourceLogTail : IAsyncDisposable
 
     public static async Task<ResourceLogTail> StartAsync(DistributedApplication app, params string[] resources)
     {
-        var tail = new ResourceLogTail();
-        var logs = app.Services.GetRequiredService<ResourceLoggerService>();
+        var instances = new List<string>();
         foreach (var resource in resources)
         {
-            var resourceId = (await app.ResourceNotifications.WaitForResourceAsync(resource, _ => true)).ResourceId;
-            tail._watchers.Add(tail.WatchAsync(logs, resource, resourceId));
+            instances.Add((await app.ResourceNotifications.WaitForResourceAsync(resource, _ => true)).ResourceId);
+        }
+
+        return Start(app, instances);
+    }
+
+    /// <summary>Follows the instances named by their resource ids (each replica of a resource has its own).</summary>
+    public static ResourceLogTail Start(DistributedApplication app, IEnumerable<string> resourceIds)
+    {
+        var tail = new ResourceLogTail();
+        var logs = app.Services.GetRequiredService<ResourceLoggerService>();
+        foreach (var resourceId in resourceIds)
+        {
+            tail._watchers.Add(tail.WatchAsync(logs, resourceId));
         }
 
         return tail;
@@ -45,9 +56,9 @@ internal sealed class ResourceLogTail : IAsyncDisposable
 
     // A watch ends when the process it follows exits; a restarted process is watched again, and
     // the lines replayed on re-watching are skipped.
-    private async Task WatchAsync(ResourceLoggerService logs, string resource, string resourceId)
+    private async Task WatchAsync(ResourceLoggerService logs, string resourceId)
     {
-        var kept = _lines.GetOrAdd(resource, _ => new Queue<string>());
+        var kept = _lines.GetOrAdd(resourceId, _ => new Queue<string>());
         var seen = new HashSet<string>(StringComparer.Ordinal);
         while (!_stop.IsCancellationRequested)
         {
