@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 
 namespace Pipeline.Hosting.Local.Postgres;
 
@@ -16,9 +14,6 @@ public static class LocalPostgres
     public const string SuperUser = "postgres";
 
     private const string ServiceAccount = "postgres";
-
-    // Above the ports well-known services register, below Linux's default ephemeral range (32768).
-    private const int FixedPortFloor = 20_000;
 
     /// <summary>
     /// The folder with <c>postgres</c> and <c>initdb</c>: <c>PIPELINE_POSTGRES_BIN</c> when set,
@@ -44,58 +39,6 @@ public static class LocalPostgres
         return installed ?? throw new InvalidOperationException(
             "No PostgreSQL server binaries found under /usr/lib/postgresql. Install them (Debian: apt-get install postgresql) " +
             "or set PIPELINE_POSTGRES_BIN, or run with --Pipeline:Infrastructure=containers where a container runtime answers.");
-    }
-
-    /// <summary>
-    /// A TCP port on 127.0.0.1 that nothing uses right now, below the kernel's ephemeral range
-    /// when there is room: a port in that range can be handed to any outgoing connection as
-    /// its source port while the server is not listening (before it starts, or while it is
-    /// taken down), and the server could then not listen there again.
-    /// </summary>
-    public static int FindFreeLoopbackPort()
-    {
-        var below = EphemeralPortRangeStart();
-        for (var attempt = 0; below - FixedPortFloor >= 1000 && attempt < 100; attempt++)
-        {
-            var candidate = Random.Shared.Next(FixedPortFloor, below);
-            if (IsFree(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static int EphemeralPortRangeStart()
-    {
-        try
-        {
-            var range = File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range").Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
-            return int.Parse(range[0], System.Globalization.CultureInfo.InvariantCulture);
-        }
-        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
-        {
-            return 32_768;
-        }
-    }
-
-    // Bound without SO_REUSEADDR, so that any socket on the port, even one only bound or closing, makes it unfree.
-    private static bool IsFree(int port)
-    {
-        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        try
-        {
-            probe.Bind(new IPEndPoint(IPAddress.Loopback, port));
-            probe.Listen();
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
     }
 
     /// <summary>Creates a fresh, empty data directory under the system temp folder, owned by the account postgres runs as.</summary>

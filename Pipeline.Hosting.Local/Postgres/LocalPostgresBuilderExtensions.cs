@@ -19,7 +19,7 @@ public static partial class LocalPostgresBuilderExtensions
         var binaries = LocalPostgres.FindBinaries();
         DeleteAbandonedDataDirectories();
         var dataDirectory = LocalPostgres.CreateThrowawayDataDirectory();
-        var port = LocalPostgres.FindFreeLoopbackPort();
+        var port = LoopbackPorts.FindFree();
         var (command, arguments) = LocalPostgres.ServerCommand(binaries, dataDirectory, port);
 
         var password = ParameterResourceBuilderExtensions.CreateDefaultPasswordParameter(builder, $"{name}-password", special: false);

@@ -38,7 +38,7 @@ public sealed class LocalPostgresServer : IAsyncDisposable
         var password = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
         await LocalPostgres.InitializeAsync(binaries, dataDirectory, password, cancellationToken);
 
-        var server = new LocalPostgresServer(binaries, dataDirectory, LocalPostgres.FindFreeLoopbackPort(), password);
+        var server = new LocalPostgresServer(binaries, dataDirectory, LoopbackPorts.FindFree(), password);
         try
         {
             await server.StartAgainAsync(cancellationToken);

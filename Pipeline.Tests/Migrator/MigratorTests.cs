@@ -1,3 +1,4 @@
+using Pipeline.Hosting.Local;
 using Pipeline.Hosting.Local.Postgres;
 using Pipeline.Migrator;
 
@@ -27,7 +28,7 @@ public sealed class MigratorTests
     [Fact]
     public async Task UnreachableDatabaseFailsWithTheReason()
     {
-        var nothingListens = LocalPostgres.ConnectionString(LocalPostgres.FindFreeLoopbackPort(), "unused", "pipelinedb") + ";Timeout=2";
+        var nothingListens = LocalPostgres.ConnectionString(LoopbackPorts.FindFree(), "unused", "pipelinedb") + ";Timeout=2";
 
         var failure = Assert.ThrowsAny<Exception>(() => DatabaseMigrations.Apply(nothingListens, NullLogger.Instance));
 
@@ -37,7 +38,7 @@ public sealed class MigratorTests
     [Fact]
     public async Task MigratorProcessExitsNonZeroWhenItCannotMigrate()
     {
-        var nothingListens = LocalPostgres.ConnectionString(LocalPostgres.FindFreeLoopbackPort(), "unused", "pipelinedb") + ";Timeout=1";
+        var nothingListens = LocalPostgres.ConnectionString(LoopbackPorts.FindFree(), "unused", "pipelinedb") + ";Timeout=1";
 
         var (exitCode, output) = await RunMigratorAsync(("ConnectionStrings__pipelinedb", nothingListens));
 

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Pipeline.Hosting.Local;
 
 namespace Pipeline.Tests.StreamProcessor;
 
@@ -28,7 +29,7 @@ internal sealed class ProcessorProcess : IDisposable
 
     public static ProcessorProcess Start(string name, string bootstrapServers, string applicationId, IReadOnlyDictionary<string, string>? settings = null)
     {
-        var port = FreeLoopbackPort();
+        var port = LoopbackPorts.FindFree();
         var dll = Path.Combine(AppContext.BaseDirectory, "Pipeline.StreamProcessor.dll");
         var host = Environment.ProcessPath is { } path && Path.GetFileNameWithoutExtension(path) == "dotnet" ? path : "dotnet";
         var start = new ProcessStartInfo(host)
@@ -163,13 +164,6 @@ internal sealed class ProcessorProcess : IDisposable
     {
         KillNine();
         _process.Dispose();
-    }
-
-    private static int FreeLoopbackPort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private void Keep(string? line)
