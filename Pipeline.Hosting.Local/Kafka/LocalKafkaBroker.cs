@@ -48,7 +48,6 @@ public sealed unsafe class LocalKafkaBroker : IDisposable
     private readonly IPEndPoint[] _listeners;
     private nint _client;
     private nint _cluster;
-    private DownBrokerPortGuard[] _guards = [];
 
     private LocalKafkaBroker(Native native, nint client, nint cluster, int brokerCount)
     {
@@ -119,9 +118,12 @@ public sealed unsafe class LocalKafkaBroker : IDisposable
     }
 
     /// <summary>
-    /// Disconnects every client and turns new connections away until <see cref="BringUp"/>
-    /// (they are reset as soon as they open); nothing stored is lost. The brokers' ports stay
-    /// theirs meanwhile (see <see cref="DownBrokerPortGuard"/>).
+    /// Disconnects every client and refuses new connections until <see cref="BringUp"/>; nothing
+    /// stored is lost. The mock keeps each port with a socket that does not listen meanwhile: a
+    /// program that binds that port number with SO_REUSEADDR and listens can take it (Linux allows
+    /// it while nobody listens), and then <see cref="BringUp"/> fails. Holding the port with a
+    /// listener of our own was tried and dropped: librdkafka takes a connection reset during its
+    /// ApiVersion request for a broker too old to have one, and falls back to old protocol versions.
     /// </summary>
     public void TakeDown()
     {
@@ -134,13 +136,13 @@ public sealed unsafe class LocalKafkaBroker : IDisposable
 
             _native.BrokerSetDown(EnsureRunning(), AllBrokers);
             IsDown = true;
-            _guards = [.. _listeners.Select(DownBrokerPortGuard.Hold)];
         }
     }
 
     /// <summary>
     /// Accepts connections again after <see cref="TakeDown"/>, on the same ports; throws when a
-    /// broker cannot listen there again, rather than leave its clients knocking on a closed port.
+    /// broker cannot listen there again (librdkafka says so only on standard error), rather than
+    /// leave its clients knocking on a closed port.
     /// </summary>
     public void BringUp()
     {
@@ -151,7 +153,6 @@ public sealed unsafe class LocalKafkaBroker : IDisposable
                 return;
             }
 
-            ReleaseGuards();
             _native.BrokerSetUp(EnsureRunning(), AllBrokers);
             IsDown = false;
             var silent = _listeners.Where(listener => !Accepts(listener)).ToList();
@@ -201,7 +202,6 @@ public sealed unsafe class LocalKafkaBroker : IDisposable
     {
         lock (_gate)
         {
-            ReleaseGuards();
             if (_cluster != 0)
             {
                 _native.ClusterDestroy(_cluster);
@@ -214,16 +214,6 @@ public sealed unsafe class LocalKafkaBroker : IDisposable
                 _client = 0;
             }
         }
-    }
-
-    private void ReleaseGuards()
-    {
-        foreach (var guard in _guards)
-        {
-            guard.Dispose();
-        }
-
-        _guards = [];
     }
 
     private static IPEndPoint ParseListener(string hostPort)

@@ -8,7 +8,7 @@ namespace Pipeline.Hosting.Local.Kafka;
 /// <summary>Adds the local mode's Kafka broker to the app model.</summary>
 public static partial class LocalKafkaBuilderExtensions
 {
-    /// <summary>The dashboard command that takes every broker down (clients are disconnected and turned away).</summary>
+    /// <summary>The dashboard command that takes every broker down (clients are disconnected and refused).</summary>
     public const string TakeDownCommand = "broker-down";
 
     /// <summary>The dashboard command that brings the brokers back.</summary>
@@ -43,7 +43,7 @@ public static partial class LocalKafkaBuilderExtensions
             .WithCommand(TakeDownCommand, "Take broker down", context => SetBrokerDownAsync(resource, context, down: true),
                 new CommandOptions
                 {
-                    Description = "Disconnect every client and turn new connections away, keeping the stored records.",
+                    Description = "Disconnect every client and refuse connections, keeping the stored records.",
                     IconName = "PlugDisconnected",
                     UpdateState = context => context.ResourceSnapshot.State?.Text == KnownResourceStates.Running
                         ? ResourceCommandState.Enabled : ResourceCommandState.Disabled,
@@ -112,7 +112,7 @@ public static partial class LocalKafkaBuilderExtensions
                 broker.BringUp();
             }
         }
-        catch (Exception exception) when (exception is InvalidOperationException or System.Net.Sockets.SocketException)
+        catch (InvalidOperationException exception)
         {
             LogCommandFailed(logger, exception);
             return CommandResults.Failure(exception.Message);
@@ -136,7 +136,7 @@ public static partial class LocalKafkaBuilderExtensions
     [LoggerMessage(Level = LogLevel.Error, Message = "The local Kafka broker failed to start.")]
     private static partial void LogFailedToStart(ILogger logger, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Broker taken down: clients are disconnected and turned away until it is brought up.")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Broker taken down: clients are disconnected and refused until it is brought up.")]
     private static partial void LogTakenDown(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Broker brought up: accepting connections again.")]
