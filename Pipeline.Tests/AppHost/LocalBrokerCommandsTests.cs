@@ -1,16 +1,22 @@
 namespace Pipeline.Tests.AppHost;
 
+/// <summary>
+/// The broker's dashboard commands, on an app of its own: after a short outage the stream
+/// processor has been seen (2026-12-02) to hang rejoining its group after Streamiz's
+/// TaskMigratedException ("Unknown member"), and on the shared app that failed every later test.
+/// </summary>
 [Collection(PipelineAppCollection.Name)]
-public sealed class LocalBrokerCommandsTests(PipelineAppFixture fixture)
+public sealed class LocalBrokerCommandsTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(90);
 
     [Fact]
     public async Task BrokerTakenDownByItsCommandRefusesClientsUntilBroughtBackUpAndThePipelineThenResumes()
     {
-        await using var logs = await ResourceLogTail.StartAsync(fixture.App, "kafka", "api", "stream-processor", "sink");
-        var commands = fixture.App.Services.GetRequiredService<ResourceCommandService>();
-        var bootstrapServers = await fixture.App.GetConnectionStringAsync("kafka");
+        await using var app = await PipelineAppFixture.StartAsync();
+        await using var logs = await ResourceLogTail.StartAsync(app, "kafka", "api", "stream-processor", "sink");
+        var commands = app.Services.GetRequiredService<ResourceCommandService>();
+        var bootstrapServers = await app.GetConnectionStringAsync("kafka");
         using var producer = new ProducerBuilder<string, string>(new ProducerConfig
         {
             BootstrapServers = bootstrapServers,
@@ -35,7 +41,8 @@ public sealed class LocalBrokerCommandsTests(PipelineAppFixture fixture)
 
         var delivered = await producer.ProduceAsync(Topics.DeadLetter, probe);
         Assert.Equal(PersistenceStatus.Persisted, delivered.Status);
-        using var api = fixture.CreateApiClient();
+        using var api = app.CreateHttpClient("api");
+        api.DefaultRequestHeaders.Add("X-Api-Key", PipelineAppFixture.ApiKey);
         var key = $"broker-commands-{Guid.NewGuid():N}";
         await IngestResumesWithoutRestartingTheApiAsync(api, key, logs);
         await AggregatesResumeWithoutRestartingAnyServiceAsync(api, key, logs);
