@@ -197,6 +197,25 @@ public sealed unsafe class LocalKafkaBroker : IDisposable
         }
     }
 
+    /// <summary>
+    /// Answers the next <paramref name="errors"/>.Length requests of Kafka API <paramref name="apiKey"/>
+    /// (to any broker) with those errors, in order, with librdkafka's own test hook
+    /// (<c>rd_kafka_mock_push_request_errors_array</c>): to rehearse what a client does about them,
+    /// such as a group coordinator that no longer knows a member (Heartbeat, key 12, UnknownMemberId).
+    /// </summary>
+    public void FailNextRequests(short apiKey, params ErrorCode[] errors)
+    {
+        ArgumentOutOfRangeException.ThrowIfZero(errors.Length);
+        var codes = errors.Select(error => (int)error).ToArray();
+        lock (_gate)
+        {
+            fixed (int* first = codes)
+            {
+                _native.PushRequestErrors(EnsureRunning(), apiKey, (nuint)codes.Length, first);
+            }
+        }
+    }
+
     /// <summary>Stops the brokers; every record they held is gone.</summary>
     public void Dispose()
     {
@@ -282,6 +301,7 @@ public sealed unsafe class LocalKafkaBroker : IDisposable
         public required delegate* unmanaged<nint, int, int, int> BrokerSetRtt;
         public required delegate* unmanaged<nint, int, void> GroupInitialRebalanceDelayMs;
         public required delegate* unmanaged<nint, int, nint, int> TestFatalError;
+        public required delegate* unmanaged<nint, short, nuint, int*, void> PushRequestErrors;
 
         private static Native? _bound;
 
@@ -309,6 +329,7 @@ public sealed unsafe class LocalKafkaBroker : IDisposable
                 BrokerSetRtt = (delegate* unmanaged<nint, int, int, int>)Export("rd_kafka_mock_broker_set_rtt"),
                 GroupInitialRebalanceDelayMs = (delegate* unmanaged<nint, int, void>)Export("rd_kafka_mock_group_initial_rebalance_delay_ms"),
                 TestFatalError = (delegate* unmanaged<nint, int, nint, int>)Export("rd_kafka_test_fatal_error"),
+                PushRequestErrors = (delegate* unmanaged<nint, short, nuint, int*, void>)Export("rd_kafka_mock_push_request_errors_array"),
             };
             return _bound;
         }

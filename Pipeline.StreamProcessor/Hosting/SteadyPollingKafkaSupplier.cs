@@ -21,33 +21,42 @@ namespace Pipeline.StreamProcessor.Hosting;
 /// Every poll is recorded in <paramref name="activity"/> (a thread that stops polling is stalled).
 /// The stream threads' consumers also measure their lag into <paramref name="lag"/>, and never
 /// skip records silently: a position below the log start is reported to <paramref name="loss"/>
-/// (see <see cref="ConsumerPositionGuard"/>).
+/// (see <see cref="ConsumerPositionGuard"/>). A stream thread that loses its partitions closes
+/// its tasks and rejoins its group (see <see cref="LostPartitionsClientBuilder"/>).
 /// </summary>
 internal sealed class SteadyPollingKafkaSupplier(
     IStreamConfig config, ConsumerLagReadings? lag = null, RecordLoss? loss = null, ILogger? logger = null, StreamThreadActivity? activity = null) : IKafkaSupplier
 {
-    private readonly DefaultKafkaClientSupplier _inner = new(new KafkaLoggerAdapter(config), config);
+    private readonly LostPartitionsClientBuilder _builder = new();
+    private DefaultKafkaClientSupplier? _inner;
+
+    /// <summary>Streamiz's own supplier, building its clients through <see cref="_builder"/>.</summary>
+    private DefaultKafkaClientSupplier Inner => _inner ??= new(new KafkaLoggerAdapter(config), config, _builder);
 
     public StreamMetricsRegistry MetricsRegistry
     {
-        get => _inner.MetricsRegistry;
-        set => _inner.MetricsRegistry = value;
+        get => Inner.MetricsRegistry;
+        set => Inner.MetricsRegistry = value;
     }
 
-    public IConsumer<byte[], byte[]> GetConsumer(ConsumerConfig config, IConsumerRebalanceListener rebalanceListener) =>
-        new SteadyPollingConsumer(_inner.GetConsumer(config, rebalanceListener), lag, config.GroupId,
+    public IConsumer<byte[], byte[]> GetConsumer(ConsumerConfig config, IConsumerRebalanceListener rebalanceListener)
+    {
+        var listener = new LostPartitionsListener(rebalanceListener, logger ?? NullLogger.Instance);
+        var consumer = _builder.BuildFor(listener, () => Inner.GetConsumer(config, listener));
+        return new SteadyPollingConsumer(consumer, lag, config.GroupId,
             positions: loss is null ? null : new ConsumerPositionGuard(loss, logger ?? NullLogger.Instance, LostEventsConsequence), activity: activity);
+    }
 
     private const string LostEventsConsequence = "those events are never counted; the processor goes on from the log start";
 
     public IConsumer<byte[], byte[]> GetRestoreConsumer(ConsumerConfig config) =>
-        new SteadyPollingConsumer(_inner.GetRestoreConsumer(config), activity: activity);
+        new SteadyPollingConsumer(Inner.GetRestoreConsumer(config), activity: activity);
 
-    public IConsumer<byte[], byte[]> GetGlobalConsumer(ConsumerConfig config) => _inner.GetGlobalConsumer(config);
+    public IConsumer<byte[], byte[]> GetGlobalConsumer(ConsumerConfig config) => Inner.GetGlobalConsumer(config);
 
-    public IProducer<byte[], byte[]> GetProducer(ProducerConfig config) => _inner.GetProducer(config);
+    public IProducer<byte[], byte[]> GetProducer(ProducerConfig config) => Inner.GetProducer(config);
 
-    public IAdminClient GetAdmin(AdminClientConfig config) => _inner.GetAdmin(config);
+    public IAdminClient GetAdmin(AdminClientConfig config) => Inner.GetAdmin(config);
 }
 
 /// <summary>
