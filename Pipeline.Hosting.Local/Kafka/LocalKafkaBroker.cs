@@ -160,7 +160,7 @@ public sealed unsafe class LocalKafkaBroker : IDisposable
             {
                 throw new InvalidOperationException(
                     $"The local Kafka broker was brought up but does not accept connections on {string.Join(", ", silent)}: " +
-                    "its port was taken while it was down (librdkafka says why on the process's standard error). Restart the AppHost.");
+                    "most likely another program took its port while it was down (librdkafka says why on the process's standard error). Restart the AppHost.");
             }
         }
     }

@@ -48,28 +48,67 @@ internal sealed class LostPartitionsClientBuilder : DefaultKafkaClientBuilder
 }
 
 /// <summary>
-/// A stream thread's rebalance listener that says when the thread lost its partitions, and that
-/// never leaves the thread waiting for a rebalance that has ended: when Streamiz's revocation
-/// fails (its commit is refused), the tasks it had not closed yet are closed as lost, which ends
-/// Streamiz's rebalance mark, before the failure goes on to Streamiz (which rejoins the group, or
-/// fails the stream, which is then started afresh).
+/// A stream thread handing its partitions back in a rebalance, as its consumer and its rebalance
+/// listener see it (both run on the thread's poll). Streamiz commits the revoked tasks' offsets
+/// first, and a commit the group refuses then (the coordinator is rebalancing, or no longer knows
+/// the member) fails the whole revocation: the revoked tasks are left open and Streamiz's task
+/// manager marked as rebalancing, so that the thread never polls again (a second processor instance
+/// joining one at work on the local broker, whose coordinator refuses commits while members rejoin).
+/// A commit refused during the hand-back is therefore noted here instead of thrown: the tasks close
+/// as in any revocation, and the next owner processes the events since the last commit again, which
+/// the aggregation counts once.
 /// </summary>
-internal sealed partial class LostPartitionsListener(IConsumerRebalanceListener inner, ILogger logger) : IConsumerRebalanceListener
+internal sealed class PartitionHandBack
+{
+    public bool InProgress { get; private set; }
+
+    /// <summary>The commit the group refused during the hand-back in progress, if any.</summary>
+    public Error? RefusedCommit { get; private set; }
+
+    public void Begin()
+    {
+        InProgress = true;
+        RefusedCommit = null;
+    }
+
+    public void End() => InProgress = false;
+
+    public void Refused(Error error) => RefusedCommit = error;
+}
+
+/// <summary>
+/// A stream thread's rebalance listener that says when the thread lost its partitions or could not
+/// commit while handing them back (<see cref="PartitionHandBack"/>), and that never leaves the
+/// thread waiting for a rebalance that has ended: when Streamiz's revocation fails anyway, the tasks
+/// it had not closed yet are closed as lost, which ends Streamiz's rebalance mark, before the
+/// failure goes on to Streamiz (which rejoins the group, or fails the stream, which is then started
+/// afresh).
+/// </summary>
+internal sealed partial class LostPartitionsListener(IConsumerRebalanceListener inner, PartitionHandBack handBack, ILogger logger) : IConsumerRebalanceListener
 {
     public void PartitionsAssigned(IConsumer<byte[], byte[]> consumer, List<TopicPartition> partitions) =>
         inner.PartitionsAssigned(consumer, partitions);
 
     public void PartitionsRevoked(IConsumer<byte[], byte[]> consumer, List<TopicPartitionOffset> partitions)
     {
+        handBack.Begin();
         try
         {
             inner.PartitionsRevoked(consumer, partitions);
+            if (handBack.RefusedCommit is { } refused)
+            {
+                LogCommitRefused(logger, partitions.Count, refused.Reason);
+            }
         }
         catch (Exception exception)
         {
             LogRevocationFailed(logger, exception, partitions.Count);
             inner.PartitionsLost(consumer, partitions);
             throw;
+        }
+        finally
+        {
+            handBack.End();
         }
     }
 
@@ -88,4 +127,9 @@ internal sealed partial class LostPartitionsListener(IConsumerRebalanceListener 
         "A stream thread could not hand back its partitions ({Partitions}) in a rebalance; its tasks are closed as lost, without a commit. " +
         "The events since its last commit are processed again, and counted once.")]
     private static partial void LogRevocationFailed(ILogger logger, Exception exception, int partitions);
+
+    [LoggerMessage(32, LogLevel.Warning,
+        "A stream thread handed back its partitions ({Partitions}) in a rebalance without committing their offsets: the group refused the commit ({Reason}). " +
+        "Their next owner processes the events since the last commit again, and counts them once.")]
+    private static partial void LogCommitRefused(ILogger logger, int partitions, string reason);
 }

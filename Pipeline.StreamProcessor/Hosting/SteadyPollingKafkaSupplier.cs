@@ -41,10 +41,12 @@ internal sealed class SteadyPollingKafkaSupplier(
 
     public IConsumer<byte[], byte[]> GetConsumer(ConsumerConfig config, IConsumerRebalanceListener rebalanceListener)
     {
-        var listener = new LostPartitionsListener(rebalanceListener, logger ?? NullLogger.Instance);
+        var handBack = new PartitionHandBack();
+        var listener = new LostPartitionsListener(rebalanceListener, handBack, logger ?? NullLogger.Instance);
         var consumer = _builder.BuildFor(listener, () => Inner.GetConsumer(config, listener));
         return new SteadyPollingConsumer(consumer, lag, config.GroupId,
-            positions: loss is null ? null : new ConsumerPositionGuard(loss, logger ?? NullLogger.Instance, LostEventsConsequence), activity: activity);
+            positions: loss is null ? null : new ConsumerPositionGuard(loss, logger ?? NullLogger.Instance, LostEventsConsequence), activity: activity,
+            handBack: handBack);
     }
 
     private const string LostEventsConsequence = "those events are never counted; the processor goes on from the log start";
@@ -64,11 +66,12 @@ internal sealed class SteadyPollingKafkaSupplier(
 /// passed through. Given a <see cref="ConsumerLagReadings"/>, it measures its lag at most once per
 /// <c>lagInterval</c>, after a poll, from what the client already knows (no broker round trip):
 /// the high watermark of each assigned partition's last fetch minus the position. Each poll that
-/// returns is recorded in <paramref name="activity"/>.
+/// returns is recorded in <paramref name="activity"/>. A commit the group refuses while the thread
+/// hands its partitions back is noted in <paramref name="handBack"/> instead of thrown.
 /// </summary>
 internal sealed class SteadyPollingConsumer(
     IConsumer<byte[], byte[]> inner, ConsumerLagReadings? lag = null, string? consumerGroup = null, TimeSpan? lagInterval = null,
-    ConsumerPositionGuard? positions = null, StreamThreadActivity? activity = null)
+    ConsumerPositionGuard? positions = null, StreamThreadActivity? activity = null, PartitionHandBack? handBack = null)
     : IConsumer<byte[], byte[]>
 {
     private readonly long _lagIntervalTicks = (long)((lagInterval ?? TimeSpan.FromSeconds(1)).TotalSeconds * Stopwatch.Frequency);
@@ -151,7 +154,17 @@ internal sealed class SteadyPollingConsumer(
     public void StoreOffset(ConsumeResult<byte[], byte[]> result) => inner.StoreOffset(result);
     public void StoreOffset(TopicPartitionOffset offset) => inner.StoreOffset(offset);
     public List<TopicPartitionOffset> Commit() => inner.Commit();
-    public void Commit(IEnumerable<TopicPartitionOffset> offsets) => inner.Commit(offsets);
+    public void Commit(IEnumerable<TopicPartitionOffset> offsets)
+    {
+        try
+        {
+            inner.Commit(offsets);
+        }
+        catch (KafkaException refused) when (handBack is { InProgress: true })
+        {
+            handBack.Refused(refused.Error);
+        }
+    }
     public void Commit(ConsumeResult<byte[], byte[]> result) => inner.Commit(result);
     public void Seek(TopicPartitionOffset tpo) => inner.Seek(tpo);
     public void Pause(IEnumerable<TopicPartition> partitions) => inner.Pause(partitions);

@@ -20,7 +20,7 @@ public sealed class BurstPastRetentionTests(Xunit.Abstractions.ITestOutputHelper
     public async Task ABurstPastTheBrokersRetentionThenAKilledProcessorLoseNothingAndForgetNoIdleKey()
     {
         await using var app = await PipelineAppFixture.StartAsync();
-        await using var logs = await ResourceLogTail.StartAsync(app, "api", "stream-processor", "sink");
+        await using var logs = await ResourceLogTail.StartAsync(app, ["api", "stream-processor", "sink"]);
         using var api = app.CreateHttpClient("api");
         api.DefaultRequestHeaders.Add("X-Api-Key", PipelineAppFixture.ApiKey);
         var prefix = "idle-" + Guid.NewGuid().ToString("N")[..8];

@@ -29,7 +29,7 @@ public sealed class CrashRecoveryTests(PipelineAppFixture fixture)
 
     private async Task KillInTurnDuringALoadAsync(params string[] resources)
     {
-        await using var logs = await ResourceLogTail.StartAsync(fixture.App, "api", "stream-processor", "sink");
+        await using var logs = await ResourceLogTail.StartAsync(fixture.App, ["api", "stream-processor", "sink"]);
         await using var load = VerifiedLoad.Start(fixture.App, "crash", rate: 1000, count: 60_000, keys: 50, seed: 5);
         await using var stored = await StoredProgress.StartAsync(fixture.App, load.Options.KeyPrefix);
 

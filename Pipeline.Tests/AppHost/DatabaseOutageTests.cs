@@ -15,7 +15,7 @@ public sealed class DatabaseOutageTests(PipelineAppFixture fixture)
     [Fact]
     public async Task AggregatesEqualTheTruthAfterTheDatabaseIsDownDuringALoad()
     {
-        await using var logs = await ResourceLogTail.StartAsync(fixture.App, "api", "stream-processor", "sink", "postgres");
+        await using var logs = await ResourceLogTail.StartAsync(fixture.App, ["api", "stream-processor", "sink", "postgres"]);
         await using var load = VerifiedLoad.Start(fixture.App, "pgout", rate: 1000, count: 30_000, keys: 40, seed: 8);
         await using (var stored = await StoredProgress.StartAsync(fixture.App, load.Options.KeyPrefix))
         {

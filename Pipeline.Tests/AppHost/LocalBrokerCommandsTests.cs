@@ -14,7 +14,7 @@ public sealed class LocalBrokerCommandsTests
     public async Task BrokerTakenDownByItsCommandRefusesClientsUntilBroughtBackUpAndThePipelineThenResumes()
     {
         await using var app = await PipelineAppFixture.StartAsync();
-        await using var logs = await ResourceLogTail.StartAsync(app, "kafka", "api", "stream-processor", "sink");
+        await using var logs = await ResourceLogTail.StartAsync(app, ["kafka", "api", "stream-processor", "sink"]);
         var commands = app.Services.GetRequiredService<ResourceCommandService>();
         var bootstrapServers = await app.GetConnectionStringAsync("kafka");
         using var producer = new ProducerBuilder<string, string>(new ProducerConfig
@@ -41,8 +41,7 @@ public sealed class LocalBrokerCommandsTests
 
         var delivered = await producer.ProduceAsync(Topics.DeadLetter, probe);
         Assert.Equal(PersistenceStatus.Persisted, delivered.Status);
-        using var api = app.CreateHttpClient("api");
-        api.DefaultRequestHeaders.Add("X-Api-Key", PipelineAppFixture.ApiKey);
+        using var api = PipelineAppFixture.CreateApiClient(app);
         var key = $"broker-commands-{Guid.NewGuid():N}";
         await IngestResumesWithoutRestartingTheApiAsync(api, key, logs);
         await AggregatesResumeWithoutRestartingAnyServiceAsync(api, key, logs);

@@ -31,9 +31,12 @@ public sealed class PipelineAppFixture : IAsyncLifetime
     public DistributedApplication App => _app ?? throw new InvalidOperationException("The app has not started.");
 
     /// <summary>A client of the API process that sends the API key.</summary>
-    public HttpClient CreateApiClient()
+    public HttpClient CreateApiClient() => CreateApiClient(App);
+
+    /// <summary>A client of <paramref name="app"/>'s API process (started by <see cref="StartAsync"/>) that sends the API key.</summary>
+    public static HttpClient CreateApiClient(DistributedApplication app)
     {
-        var client = App.CreateHttpClient("api");
+        var client = app.CreateHttpClient("api");
         client.DefaultRequestHeaders.Add("X-Api-Key", ApiKey);
         return client;
     }

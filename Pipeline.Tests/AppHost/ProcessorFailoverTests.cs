@@ -18,8 +18,7 @@ public sealed class ProcessorFailoverTests
 
         var instances = await RunningInstancesAsync(app);
         Assert.Equal(2, instances.Count);
-        var others = await Task.WhenAll(new[] { "api", "sink" }.Select(async resource => (await app.ResourceNotifications.WaitForResourceAsync(resource, _ => true)).ResourceId));
-        await using var logs = ResourceLogTail.Start(app, [.. instances, .. others]);
+        await using var logs = await ResourceLogTail.StartAsync(app, ["api", "sink"], instances);
         await Task.Delay(TimeSpan.FromSeconds(5));
         await ServiceProcess.KillNineAsync(app, "stream-processor", "Pipeline.Stream");
         var killed = await app.ResourceNotifications

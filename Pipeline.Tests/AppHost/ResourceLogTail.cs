@@ -14,23 +14,22 @@ internal sealed class ResourceLogTail : IAsyncDisposable
     private readonly ConcurrentDictionary<string, Queue<string>> _lines = new();
     private readonly List<Task> _watchers = [];
 
-    public static async Task<ResourceLogTail> StartAsync(DistributedApplication app, params string[] resources)
+    /// <summary>
+    /// Follows the resources named in <paramref name="resources"/> (the instance the orchestrator
+    /// reports first) and the instances named by their ids in <paramref name="instanceIds"/> (each
+    /// replica of a resource has its own).
+    /// </summary>
+    public static async Task<ResourceLogTail> StartAsync(DistributedApplication app, IEnumerable<string> resources, IEnumerable<string>? instanceIds = null)
     {
-        var instances = new List<string>();
+        var followed = new List<string>(instanceIds ?? []);
         foreach (var resource in resources)
         {
-            instances.Add((await app.ResourceNotifications.WaitForResourceAsync(resource, _ => true)).ResourceId);
+            followed.Add((await app.ResourceNotifications.WaitForResourceAsync(resource, _ => true)).ResourceId);
         }
 
-        return Start(app, instances);
-    }
-
-    /// <summary>Follows the instances named by their resource ids (each replica of a resource has its own).</summary>
-    public static ResourceLogTail Start(DistributedApplication app, IEnumerable<string> resourceIds)
-    {
         var tail = new ResourceLogTail();
         var logs = app.Services.GetRequiredService<ResourceLoggerService>();
-        foreach (var resourceId in resourceIds)
+        foreach (var resourceId in followed)
         {
             tail._watchers.Add(tail.WatchAsync(logs, resourceId));
         }
