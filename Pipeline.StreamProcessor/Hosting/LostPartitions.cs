@@ -52,8 +52,8 @@ internal sealed class LostPartitionsClientBuilder : DefaultKafkaClientBuilder
 /// listener see it (both run on the thread's poll). Streamiz commits the revoked tasks' offsets
 /// first, and a commit the group refuses then (the coordinator is rebalancing, or no longer knows
 /// the member) fails the whole revocation: the revoked tasks are left open and Streamiz's task
-/// manager marked as rebalancing, so that the thread never polls again (a second processor instance
-/// joining one at work on the local broker, whose coordinator refuses commits while members rejoin).
+/// manager marked as rebalancing, so that the thread never polls again (RebalanceTests: a heartbeat
+/// answered RebalanceInProgress, then the commit refused, as the local broker does while members rejoin).
 /// A commit refused during the hand-back is therefore noted here instead of thrown: the tasks close
 /// as in any revocation, and the next owner processes the events since the last commit again, which
 /// the aggregation counts once.
