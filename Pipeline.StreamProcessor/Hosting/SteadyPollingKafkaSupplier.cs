@@ -41,11 +41,12 @@ internal sealed class SteadyPollingKafkaSupplier(
 
     public IConsumer<byte[], byte[]> GetConsumer(ConsumerConfig config, IConsumerRebalanceListener rebalanceListener)
     {
+        var log = logger ?? NullLogger.Instance;
         var handBack = new PartitionHandBack();
-        var listener = new LostPartitionsListener(rebalanceListener, handBack, logger ?? NullLogger.Instance);
+        var listener = new LostPartitionsListener(rebalanceListener, handBack, log);
         var consumer = _builder.BuildFor(listener, () => Inner.GetConsumer(config, listener));
         return new SteadyPollingConsumer(consumer, lag, config.GroupId,
-            positions: loss is null ? null : new ConsumerPositionGuard(loss, logger ?? NullLogger.Instance, LostEventsConsequence), activity: activity,
+            positions: loss is null ? null : new ConsumerPositionGuard(loss, log, LostEventsConsequence), activity: activity,
             handBack: handBack);
     }
 

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Logging.Abstractions;
 using Pipeline.StreamProcessor.Hosting;
 using Streamiz.Kafka.Net.Kafka;
 
@@ -25,35 +24,10 @@ public sealed class RebalanceTests
     /// lost. The processor closes its tasks without a commit, rejoins, and goes on.
     /// </summary>
     [Fact]
-    public async Task AProcessorItsGroupForgetsWhileAtWorkRejoinsAndCountsEveryEventOnce()
-    {
-        using var pipeline = new LocalPipeline("forgotten-" + Guid.NewGuid().ToString("N")[..8]);
-        using var reader = new AggregatesReader(pipeline.Broker.BootstrapServers);
-        using var process = ProcessorProcess.Start("forgotten", pipeline.Broker.BootstrapServers, pipeline.ApplicationId, new Dictionary<string, string>
-        {
-            ["Aggregation__Grace"] = "1h",
-            ["StreamProcessor__StallLimit"] = "5s",
-        });
-        await process.WaitUntilHealthy(TimeSpan.FromSeconds(60));
-        var random = new Random(11);
-        pipeline.Produce(LocalPipeline.Events(random, 20_000, keys: 300, DateTimeOffset.UtcNow, []).ToList());
-
-        // The next heartbeat (every third of the 6 s session) is answered UnknownMemberId; events keep
-        // arriving meanwhile, so that the processor holds offsets it has not committed when it hears.
-        pipeline.Broker.FailNextRequests(HeartbeatApiKey, ErrorCode.UnknownMemberId);
-        var lost = process.PrintsAsync("lost its partitions", TimeSpan.FromSeconds(20));
-        await ProduceUntilAsync(pipeline, random, lost);
-
-        pipeline.Produce(LocalPipeline.Events(random, 5_000, keys: 300, DateTimeOffset.UtcNow, pipeline.Sent).ToList());
-        var truth = pipeline.Truth(Windows);
-        var settled = reader.WaitFor(truth, TimeSpan.FromSeconds(90));
-        var stalled = process.Output.Contains("STALLED", StringComparison.Ordinal);
-
-        Assert.True(await lost, $"the processor did not say it lost its partitions\n{process.Output}");
-        Assert.True(settled, $"{reader.Records} aggregate records read; differences:\n{string.Join("\n", reader.Differences(truth).Take(15))}\n{process.Output}");
-        Assert.False(stalled, $"a stream thread stalled after the group forgot it\n{process.Output}");
-        Assert.True(reader.Breaches.Count == 0, string.Join("\n", reader.Breaches.Take(20)));
-    }
+    public Task AProcessorItsGroupForgetsWhileAtWorkRejoinsAndCountsEveryEventOnce() =>
+        // The next heartbeat (every third of the 6 s session) is answered UnknownMemberId.
+        GoesOnAfterAsync("forgotten", seed: 11, new(), TimeSpan.FromSeconds(90), "lost its partitions",
+            broker => broker.FailNextRequests(HeartbeatApiKey, ErrorCode.UnknownMemberId));
 
     /// <summary>
     /// The group starts a rebalance (a heartbeat answered RebalanceInProgress) and refuses the commit
@@ -62,36 +36,15 @@ public sealed class RebalanceTests
     /// and not a periodic one (Streamiz rejoins by itself after a periodic commit fails).
     /// </summary>
     [Fact]
-    public async Task AProcessorWhoseCommitIsRefusedWhileItHandsBackItsPartitionsRejoinsAndCountsEveryEventOnce()
-    {
-        using var pipeline = new LocalPipeline("refused-" + Guid.NewGuid().ToString("N")[..8]);
-        using var reader = new AggregatesReader(pipeline.Broker.BootstrapServers);
-        using var process = ProcessorProcess.Start("refused", pipeline.Broker.BootstrapServers, pipeline.ApplicationId, new Dictionary<string, string>
-        {
-            ["Aggregation__Grace"] = "1h",
-            ["Aggregation__EmitInterval"] = "21s",
-            ["StreamProcessor__CommitInterval"] = "20s",
-            ["StreamProcessor__StallLimit"] = "5s",
-        });
-        await process.WaitUntilHealthy(TimeSpan.FromSeconds(60));
-        var random = new Random(13);
-        pipeline.Produce(LocalPipeline.Events(random, 20_000, keys: 300, DateTimeOffset.UtcNow, []).ToList());
-
-        pipeline.Broker.FailNextRequests(OffsetCommitApiKey, ErrorCode.RebalanceInProgress);
-        pipeline.Broker.FailNextRequests(HeartbeatApiKey, ErrorCode.RebalanceInProgress);
-        var handedBack = process.PrintsAsync("without committing their offsets", TimeSpan.FromSeconds(20));
-        await ProduceUntilAsync(pipeline, random, handedBack);
-
-        pipeline.Produce(LocalPipeline.Events(random, 5_000, keys: 300, DateTimeOffset.UtcNow, pipeline.Sent).ToList());
-        var truth = pipeline.Truth(Windows);
-        var settled = reader.WaitFor(truth, TimeSpan.FromSeconds(120));
-        var stalled = process.Output.Contains("STALLED", StringComparison.Ordinal);
-
-        Assert.True(await handedBack, $"the processor did not say it handed its partitions back without a commit\n{process.Output}");
-        Assert.True(settled, $"{reader.Records} aggregate records read; differences:\n{string.Join("\n", reader.Differences(truth).Take(15))}\n{process.Output}");
-        Assert.False(stalled, $"a stream thread stalled after its hand-back\n{process.Output}");
-        Assert.True(reader.Breaches.Count == 0, string.Join("\n", reader.Breaches.Take(20)));
-    }
+    public Task AProcessorWhoseCommitIsRefusedWhileItHandsBackItsPartitionsRejoinsAndCountsEveryEventOnce() =>
+        GoesOnAfterAsync(
+            "refused", seed: 13, new() { ["Aggregation__EmitInterval"] = "21s", ["StreamProcessor__CommitInterval"] = "20s" },
+            TimeSpan.FromSeconds(120), "without committing their offsets",
+            broker =>
+            {
+                broker.FailNextRequests(OffsetCommitApiKey, ErrorCode.RebalanceInProgress);
+                broker.FailNextRequests(HeartbeatApiKey, ErrorCode.RebalanceInProgress);
+            });
 
     /// <summary>
     /// A second instance joins a processor at work, and they share the partitions: both go on.
@@ -134,6 +87,39 @@ public sealed class RebalanceTests
 
         Assert.Equal("Broker: Unknown member", thrown.Message);
         Assert.Equal(["revoked events [[0]] @42", "lost events [[0]] @42"], inner.Calls);
+    }
+
+    /// <summary>
+    /// A processor with <paramref name="settings"/> at work when <paramref name="fault"/> strikes its
+    /// broker: it must print <paramref name="said"/>, and go on until every aggregate is exact
+    /// (within <paramref name="settleWithin"/>), with no thread stalled and nothing counted twice.
+    /// Events keep arriving meanwhile, so that the processor holds offsets it has not committed.
+    /// </summary>
+    private static async Task GoesOnAfterAsync(
+        string name, int seed, Dictionary<string, string> settings, TimeSpan settleWithin, string said, Action<LocalKafkaBroker> fault)
+    {
+        using var pipeline = new LocalPipeline($"{name}-{Guid.NewGuid().ToString("N")[..8]}");
+        using var reader = new AggregatesReader(pipeline.Broker.BootstrapServers);
+        settings["Aggregation__Grace"] = "1h";
+        settings["StreamProcessor__StallLimit"] = "5s";
+        using var process = ProcessorProcess.Start(name, pipeline.Broker.BootstrapServers, pipeline.ApplicationId, settings);
+        await process.WaitUntilHealthy(TimeSpan.FromSeconds(60));
+        var random = new Random(seed);
+        pipeline.Produce(LocalPipeline.Events(random, 20_000, keys: 300, DateTimeOffset.UtcNow, []).ToList());
+
+        fault(pipeline.Broker);
+        var printed = process.PrintsAsync(said, TimeSpan.FromSeconds(20));
+        await ProduceUntilAsync(pipeline, random, printed);
+
+        pipeline.Produce(LocalPipeline.Events(random, 5_000, keys: 300, DateTimeOffset.UtcNow, pipeline.Sent).ToList());
+        var truth = pipeline.Truth(Windows);
+        var settled = reader.WaitFor(truth, settleWithin);
+        var stalled = process.Output.Contains("STALLED", StringComparison.Ordinal);
+
+        Assert.True(await printed, $"the processor did not say '{said}'\n{process.Output}");
+        Assert.True(settled, $"{reader.Records} aggregate records read; differences:\n{string.Join("\n", reader.Differences(truth).Take(15))}\n{process.Output}");
+        Assert.False(stalled, $"a stream thread stalled\n{process.Output}");
+        Assert.True(reader.Breaches.Count == 0, string.Join("\n", reader.Breaches.Take(20)));
     }
 
     /// <summary>Produces small batches of events every 20 ms until <paramref name="until"/> completes.</summary>
