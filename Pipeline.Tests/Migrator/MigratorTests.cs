@@ -26,6 +26,19 @@ public sealed class MigratorTests
     }
 
     [Fact]
+    public async Task WindowPagesKeepRoomForInPlaceUpdatesAndTotalsPagesDoNot()
+    {
+        await using var postgres = await LocalPostgresServer.StartAsync();
+        await postgres.CreateDatabaseAsync("pipelinedb");
+        var connectionString = postgres.ConnectionString("pipelinedb");
+
+        DatabaseMigrations.Apply(connectionString, NullLogger.Instance);
+
+        Assert.Equal(["fillfactor=80"], await StorageOptionsAsync(connectionString, "window_aggregates"));
+        Assert.Empty(await StorageOptionsAsync(connectionString, "aggregate_totals"));
+    }
+
+    [Fact]
     public async Task UnreachableDatabaseFailsWithTheReason()
     {
         var nothingListens = LocalPostgres.ConnectionString(LoopbackPorts.FindFree(), "unused", "pipelinedb") + ";Timeout=2";
@@ -86,6 +99,15 @@ public sealed class MigratorTests
         var errors = migrator.StandardError.ReadToEndAsync();
         await migrator.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
         return (migrator.ExitCode, await output + await errors);
+    }
+
+    private static async Task<string[]> StorageOptionsAsync(string connectionString, string table)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT coalesce(reloptions, '{}') FROM pg_class WHERE relname = @table", connection);
+        command.Parameters.AddWithValue("table", table);
+        return (string[])(await command.ExecuteScalarAsync())!;
     }
 
     private static async Task<List<string>> ListTablesAsync(string connectionString)
