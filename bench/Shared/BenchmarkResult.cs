@@ -27,6 +27,7 @@ internal sealed class BenchmarkResult(string benchmark)
         ["dotnet"] = Environment.Version.ToString(),
         ["cores"] = Environment.ProcessorCount.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["build"] = Assembly.GetEntryAssembly()?.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "unknown",
+        ["allocator"] = NativeAllocator(),
     };
 
     /// <summary>A figure with no baseline in this run (a latency, say).</summary>
@@ -52,6 +53,23 @@ internal sealed class BenchmarkResult(string benchmark)
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         File.WriteAllText(path, JsonSerializer.Serialize(
             new { benchmark, completed, environment = _environment, figures = _figures }, Json));
+    }
+
+    /// <summary>
+    /// The C allocator librdkafka and the runtime's native code use in this process: glibc's malloc,
+    /// unless another one was preloaded (<c>LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2</c>),
+    /// which moves the producer's figures (Ingest/README.md).
+    /// </summary>
+    private static string NativeAllocator()
+    {
+        const string Mappings = "/proc/self/maps";
+        if (!File.Exists(Mappings))
+        {
+            return "unknown";
+        }
+
+        var mapped = File.ReadAllText(Mappings);
+        return ((string[])["jemalloc", "tcmalloc", "mimalloc"]).FirstOrDefault(name => mapped.Contains("lib" + name, StringComparison.Ordinal)) ?? "glibc malloc";
     }
 
     /// <summary>The arguments without <c>--json &lt;file&gt;</c>, for programs that read the rest by position.</summary>
