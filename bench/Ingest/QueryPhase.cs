@@ -69,8 +69,15 @@ internal static class QueryPhase
             await windows.CompleteAsync();
         }
 
-        await using var analyze = new NpgsqlCommand("ANALYZE aggregate_totals; ANALYZE window_aggregates", connection);
-        await analyze.ExecuteNonQueryAsync();
+        // What a database that has held these rows for a while looks like: vacuumed (the visibility
+        // map lets GET /api/keys read its index alone), analyzed, and checkpointed. Without it the
+        // measurement after a bulk load ran beside autovacuum and the load's checkpoint, and the
+        // p99 with 1M keys doubled in one run (2026-12-03 07:33; bench/README.md).
+        foreach (var step in (string[])["VACUUM ANALYZE aggregate_totals", "VACUUM ANALYZE window_aggregates", "CHECKPOINT"])
+        {
+            await using var command = new NpgsqlCommand(step, connection);
+            await command.ExecuteNonQueryAsync();
+        }
     }
 
     /// <summary>Client latencies of <paramref name="requests"/> GETs of each path <paramref name="path"/> makes.</summary>
